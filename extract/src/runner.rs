@@ -1,0 +1,107 @@
+//! Runs scopes concurrently under a limit.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::emitter::{Counters, Emitter, ItemChunk};
+use crate::extractor::Extractor;
+use crate::scope::{Scope, ScopeReport, ScopeStatus};
+
+/// Told about scopes as they start and end (progress bars, logs).
+pub trait Progress: Send + Sync {
+    /// The run will have `scopes` scopes.
+    fn planned(&self, _scopes: usize) {}
+    /// A scope started; `counters` grow while it runs.
+    fn started(&self, scope: &Scope, counters: Arc<Counters>);
+    /// A scope ended.
+    fn finished(&self, report: &ScopeReport);
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn started(&self, _: &Scope, _: Arc<Counters>) {}
+    fn finished(&self, _: &ScopeReport) {}
+}
+
+/// Runs every `(extractor, scope)` pair, at most `max_concurrency` at once,
+/// sending items into `tx`. Returns one report per scope, in input order.
+/// Failed scopes are reports, not errors; the runner never stops early
+/// unless the receiving side goes away.
+pub async fn run_scopes(
+    work: Vec<(Arc<dyn Extractor>, Scope)>,
+    max_concurrency: usize,
+    tx: mpsc::Sender<ItemChunk>,
+    progress: Arc<dyn Progress>,
+) -> Vec<ScopeReport> {
+    let limit = Arc::new(Semaphore::new(max_concurrency.max(1)));
+    let mut set = JoinSet::new();
+    let n = work.len();
+    progress.planned(n);
+    let scopes: Vec<Scope> = work.iter().map(|(_, s)| s.clone()).collect();
+    for (i, (extractor, scope)) in work.into_iter().enumerate() {
+        let limit = limit.clone();
+        let tx = tx.clone();
+        let progress = progress.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let started_at = Utc::now();
+            let clock = Instant::now();
+            let mut out = Emitter::new(tx);
+            let counters = out.counters();
+            progress.started(&scope, counters.clone());
+            let result = extractor.extract(&scope, &mut out).await;
+            let flushed = out.flush().await;
+            let (status, stats, error) = match (result, flushed) {
+                (Ok(stats), Ok(())) => (ScopeStatus::Ok, stats, None),
+                (Ok(stats), Err(e)) => (ScopeStatus::Failed, stats, Some(e.to_string())),
+                (Err(e), _) => {
+                    let status = if e.status == ScopeStatus::Ok { ScopeStatus::Failed } else { e.status };
+                    (status, e.stats, Some(e.message))
+                }
+            };
+            let report = ScopeReport {
+                scope,
+                status,
+                resources: counters.resources.load(Ordering::Relaxed),
+                edges: counters.edges.load(Ordering::Relaxed),
+                stats,
+                started_at,
+                duration: clock.elapsed(),
+                error,
+            };
+            progress.finished(&report);
+            (i, report)
+        });
+    }
+    drop(tx);
+    let mut reports: Vec<Option<ScopeReport>> = vec![None; n];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, report)) => reports[i] = Some(report),
+            Err(e) => tracing::error!(error = %e, "a scope task panicked; its scope is reported as failed"),
+        }
+    }
+    reports
+        .into_iter()
+        .zip(scopes)
+        .map(|(r, scope)| {
+            r.unwrap_or_else(|| ScopeReport {
+                scope,
+                status: ScopeStatus::Failed,
+                resources: 0,
+                edges: 0,
+                stats: Default::default(),
+                started_at: Utc::now(),
+                duration: Default::default(),
+                error: Some("the scope's task panicked: this is a bug in cloudtab, please report it".into()),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,129 @@
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use cloudtab_schema::{ColumnType, TableDef};
+
+/// The Arrow type of a column type.
+pub(crate) fn arrow_type(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::Text | ColumnType::Json => DataType::Utf8,
+        ColumnType::Int64 => DataType::Int64,
+        ColumnType::Int32 => DataType::Int32,
+        ColumnType::Float64 => DataType::Float64,
+        ColumnType::Boolean => DataType::Boolean,
+        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        _ => DataType::Utf8,
+    }
+}
+
+/// The Arrow schema of a table: its columns in order, with their
+/// nullability and their descriptions as field metadata (`description`).
+pub fn arrow_schema(table: &TableDef) -> SchemaRef {
+    let fields: Vec<Field> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let mut meta = std::collections::HashMap::new();
+            meta.insert("description".to_string(), c.description.to_string());
+            if c.ty == ColumnType::Json {
+                meta.insert("cloudtab.type".to_string(), "json".to_string());
+            }
+            Field::new(c.name, arrow_type(c.ty), c.nullable).with_metadata(meta)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// One column's builder.
+pub(crate) enum ColumnBuilder {
+    Text(StringBuilder),
+    Int64(Int64Builder),
+    Int32(Int32Builder),
+    Float64(Float64Builder),
+    Bool(BooleanBuilder),
+    Time(TimestampMicrosecondBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(ty: ColumnType, capacity: usize) -> Self {
+        match ty {
+            ColumnType::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(capacity)),
+            ColumnType::Int32 => ColumnBuilder::Int32(Int32Builder::with_capacity(capacity)),
+            ColumnType::Float64 => ColumnBuilder::Float64(Float64Builder::with_capacity(capacity)),
+            ColumnType::Boolean => ColumnBuilder::Bool(BooleanBuilder::with_capacity(capacity)),
+            ColumnType::Timestamp => ColumnBuilder::Time(
+                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+            ),
+            _ => ColumnBuilder::Text(StringBuilder::with_capacity(capacity, capacity * 16)),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Text(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int32(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+            ColumnBuilder::Time(b) => Arc::new(b.finish()),
+        }
+    }
+
+    pub(crate) fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Text(b) => b.append_null(),
+            ColumnBuilder::Int64(b) => b.append_null(),
+            ColumnBuilder::Int32(b) => b.append_null(),
+            ColumnBuilder::Float64(b) => b.append_null(),
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::Time(b) => b.append_null(),
+        }
+    }
+}
+
+/// The open builders of one table.
+pub(crate) struct TableBuilder {
+    pub(crate) def: &'static TableDef,
+    pub(crate) schema: SchemaRef,
+    pub(crate) columns: Vec<ColumnBuilder>,
+    pub(crate) rows: usize,
+    capacity: usize,
+}
+
+impl TableBuilder {
+    pub(crate) fn new(def: &'static TableDef, capacity: usize) -> Self {
+        TableBuilder {
+            def,
+            schema: arrow_schema(def),
+            columns: def.columns.iter().map(|c| ColumnBuilder::new(c.ty, 0)).collect(),
+            rows: 0,
+            capacity,
+        }
+    }
+
+    /// Reserves room for a full batch once the table receives its first row,
+    /// so tables that stay empty cost nothing.
+    pub(crate) fn start_row(&mut self) {
+        if self.rows == 0 {
+            self.columns = self
+                .def
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty, self.capacity))
+                .collect();
+        }
+    }
+
+    /// Finishes the open rows into a batch; builders restart empty.
+    pub(crate) fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays)
+    }
+}

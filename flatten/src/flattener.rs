@@ -1,0 +1,341 @@
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use cloudtab_schema::{
+    resource_uid, ColumnType, Edge, Item, Registry, Resource, TableDef, Value, BASE_COLUMNS,
+    EDGES_TABLE, ISSUES_TABLE,
+};
+
+use crate::builder::{ColumnBuilder, TableBuilder};
+use crate::coerce::{self, text_of};
+
+/// Rows a table collects before it is handed out as a batch.
+pub const DEFAULT_BATCH_ROWS: usize = 8192;
+
+/// Longest raw value kept in `_issues.raw_value`, in characters.
+const MAX_RAW_CHARS: usize = 1024;
+
+/// What every row of a run shares.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The run id, stored as `_run_id`.
+    pub run_id: String,
+    /// The run's start in UTC microseconds, stored as `_synced_at`.
+    pub synced_at_micros: i64,
+}
+
+/// Rows flattened so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableCounts {
+    /// Rows per table, system tables included.
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Resources (rows of resource tables).
+    pub resources: u64,
+    /// Edges by type (`default`, `delete`).
+    pub edges: BTreeMap<&'static str, u64>,
+    /// Rows written to `_issues`.
+    pub issues: u64,
+}
+
+/// Why the flattener refused an item. These are bugs in an extractor or in
+/// cloudtab, never bad data from a cloud: bad values become `_issues` rows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlattenError {
+    /// An item names a table the registry does not have.
+    #[error("unknown table `{0}`: no such table in the schema registry")]
+    UnknownTable(String),
+    /// A system row has the wrong number of values.
+    #[error("table `{table}` has {want} columns, got {got} values")]
+    Arity {
+        /// Table.
+        table: &'static str,
+        /// Columns of the table.
+        want: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// Arrow refused a batch (a required column got `NULL`).
+    #[error("failed to build a batch of table `{table}`: {source}")]
+    Arrow {
+        /// Table.
+        table: &'static str,
+        /// Arrow's error.
+        source: ArrowError,
+    },
+}
+
+/// Item stream → record batches per table. See the crate docs.
+pub struct Flattener {
+    ctx: RunContext,
+    batch_rows: usize,
+    tables: Vec<TableBuilder>,
+    index: HashMap<&'static str, usize>,
+    /// Per table: own column name → position among the own columns.
+    own_index: Vec<HashMap<&'static str, usize>>,
+    edges: usize,
+    issues: usize,
+    ready: Vec<(&'static TableDef, RecordBatch)>,
+    counts: TableCounts,
+    scratch_set: Vec<bool>,
+    scratch_json: String,
+}
+
+impl Flattener {
+    /// A flattener for every table of `registry`.
+    pub fn new(registry: &'static Registry, ctx: RunContext, batch_rows: usize) -> Self {
+        let batch_rows = batch_rows.max(1);
+        let tables: Vec<TableBuilder> = registry
+            .tables()
+            .iter()
+            .map(|t| TableBuilder::new(t, batch_rows))
+            .collect();
+        let index: HashMap<_, _> = tables.iter().enumerate().map(|(i, t)| (t.def.name, i)).collect();
+        let own_index = tables
+            .iter()
+            .map(|t| t.def.own_columns().iter().enumerate().map(|(i, c)| (c.name, i)).collect())
+            .collect();
+        let edges = index.get(EDGES_TABLE).copied().unwrap_or(usize::MAX);
+        let issues = index.get(ISSUES_TABLE).copied().unwrap_or(usize::MAX);
+        assert!(edges != usize::MAX && issues != usize::MAX, "registry lacks system tables");
+        Flattener {
+            ctx,
+            batch_rows,
+            tables,
+            index,
+            own_index,
+            edges,
+            issues,
+            ready: Vec::new(),
+            counts: TableCounts::default(),
+            scratch_set: Vec::new(),
+            scratch_json: String::new(),
+        }
+    }
+
+    /// Flattens one item. Batches that filled up wait in [`Self::take_ready`].
+    pub fn push(&mut self, item: Item) -> Result<(), FlattenError> {
+        match item {
+            Item::Resource(r) => self.push_resource(&r),
+            Item::Edge(e) => self.push_edge(&e),
+        }
+    }
+
+    /// Batches that are full, in the order they filled.
+    pub fn take_ready(&mut self) -> std::vec::Drain<'_, (&'static TableDef, RecordBatch)> {
+        self.ready.drain(..)
+    }
+
+    /// Hands out every table's open rows as final batches.
+    pub fn finish(&mut self) -> Result<Vec<(&'static TableDef, RecordBatch)>, FlattenError> {
+        for t in 0..self.tables.len() {
+            if self.tables[t].rows > 0 {
+                self.flush(t)?;
+            }
+        }
+        Ok(self.ready.drain(..).collect())
+    }
+
+    /// Counts so far.
+    pub fn counts(&self) -> &TableCounts {
+        &self.counts
+    }
+
+    /// Appends a row of a system table (`_runs`, `_scopes`): one value per
+    /// column, in column order.
+    pub fn push_row(&mut self, table: &str, values: &[Value]) -> Result<(), FlattenError> {
+        let t = self.table_index(table)?;
+        let def = self.tables[t].def;
+        if values.len() != def.columns.len() {
+            return Err(FlattenError::Arity { table: def.name, want: def.columns.len(), got: values.len() });
+        }
+        self.tables[t].start_row();
+        for (i, v) in values.iter().enumerate() {
+            let col = &def.columns[i];
+            let res = if col.ty == ColumnType::Json {
+                coerce::append_json(&mut self.tables[t].columns[i], v)
+            } else {
+                coerce::append(&mut self.tables[t].columns[i], v)
+            };
+            if let Err(reason) = res {
+                self.issue(def.name, col.name, None, v, &reason)?;
+            }
+        }
+        self.row_done(t)
+    }
+
+    fn table_index(&self, table: &str) -> Result<usize, FlattenError> {
+        self.index.get(table).copied().ok_or_else(|| FlattenError::UnknownTable(table.to_string()))
+    }
+
+    fn push_resource(&mut self, r: &Resource) -> Result<(), FlattenError> {
+        let t = self.table_index(r.table)?;
+        let def = self.tables[t].def;
+        if !def.is_resource() {
+            return Err(FlattenError::UnknownTable(format!("{} (not a resource table)", r.table)));
+        }
+        let uid = resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id);
+        tags_json(&r.tags, &mut self.scratch_json);
+        self.tables[t].start_row();
+        {
+            let cols = &mut self.tables[t].columns;
+            text(&mut cols[0], Some(&uid));
+            text(&mut cols[1], Some(&self.ctx.run_id));
+            if let ColumnBuilder::Time(b) = &mut cols[2] {
+                b.append_value(self.ctx.synced_at_micros);
+            }
+            text(&mut cols[3], Some(r.cloud));
+            text(&mut cols[4], Some(&r.account_id));
+            text(&mut cols[5], r.account_name.as_deref());
+            text(&mut cols[6], Some(&r.region));
+            text(&mut cols[7], r.zone.as_deref());
+            text(&mut cols[8], Some(&r.id));
+            text(&mut cols[9], r.name.as_deref());
+            text(&mut cols[10], r.arn.as_deref());
+            text(&mut cols[14], Some(&self.scratch_json));
+        }
+        for (i, v) in [(11, &r.ctime), (12, &r.mtime), (13, &r.atime)] {
+            if let Err(reason) = coerce::append(&mut self.tables[t].columns[i], v) {
+                self.issue(def.name, def.columns[i].name, Some(&uid), v, &reason)?;
+            }
+        }
+        // Own columns: by position when the extractor kept the schema's
+        // order, by name otherwise; left-out columns are NULL.
+        let base = BASE_COLUMNS.len();
+        let own = def.own_columns();
+        self.scratch_set.clear();
+        self.scratch_set.resize(own.len(), false);
+        for (pos, (name, v)) in r.values.iter().enumerate() {
+            let i = match own.get(pos) {
+                Some(c) if c.name == *name => Some(pos),
+                _ => self.own_index[t].get(name).copied(),
+            };
+            let Some(i) = i.filter(|&i| !self.scratch_set[i]) else {
+                let reason = if i.is_some() { "column given twice; first value kept" } else { "column not in the table's schema" };
+                self.issue(def.name, name, Some(&uid), v, reason)?;
+                continue;
+            };
+            self.scratch_set[i] = true;
+            let col = &mut self.tables[t].columns[base + i];
+            let res = if own[i].ty == ColumnType::Json { coerce::append_json(col, v) } else { coerce::append(col, v) };
+            if let Err(reason) = res {
+                self.issue(def.name, own[i].name, Some(&uid), v, &reason)?;
+            }
+        }
+        for i in 0..own.len() {
+            if !self.scratch_set[i] {
+                self.tables[t].columns[base + i].append_null();
+            }
+        }
+        self.counts.resources += 1;
+        self.row_done(t)
+    }
+
+    fn push_edge(&mut self, e: &Edge) -> Result<(), FlattenError> {
+        let t = self.edges;
+        let from = resource_uid(e.from.cloud, &e.from.account_id, &e.from.region, e.from.table, &e.from.id);
+        let to = resource_uid(e.to.cloud, &e.to.account_id, &e.to.region, e.to.table, &e.to.id);
+        self.tables[t].start_row();
+        let cols = &mut self.tables[t].columns;
+        text(&mut cols[0], Some(&from));
+        text(&mut cols[1], Some(e.from.table));
+        text(&mut cols[2], Some(&to));
+        text(&mut cols[3], Some(e.to.table));
+        text(&mut cols[4], Some(e.edge_type.as_str()));
+        text(&mut cols[5], Some(&self.ctx.run_id));
+        *self.counts.edges.entry(e.edge_type.as_str()).or_default() += 1;
+        self.row_done(t)
+    }
+
+    fn issue(
+        &mut self,
+        table: &str,
+        column: &str,
+        resource_id: Option<&str>,
+        raw: &Value,
+        reason: &str,
+    ) -> Result<(), FlattenError> {
+        let t = self.issues;
+        let raw = text_of(raw);
+        let raw: String = raw.chars().take(MAX_RAW_CHARS).collect();
+        self.tables[t].start_row();
+        let cols = &mut self.tables[t].columns;
+        text(&mut cols[0], Some(&self.ctx.run_id));
+        text(&mut cols[1], Some(table));
+        text(&mut cols[2], Some(column));
+        text(&mut cols[3], resource_id);
+        text(&mut cols[4], Some(&raw));
+        text(&mut cols[5], Some(reason));
+        self.counts.issues += 1;
+        self.row_done(t)
+    }
+
+    fn row_done(&mut self, t: usize) -> Result<(), FlattenError> {
+        self.tables[t].rows += 1;
+        *self.counts.rows.entry(self.tables[t].def.name).or_default() += 1;
+        if self.tables[t].rows >= self.batch_rows {
+            self.flush(t)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, t: usize) -> Result<(), FlattenError> {
+        let def = self.tables[t].def;
+        let batch = self.tables[t]
+            .finish()
+            .map_err(|source| FlattenError::Arrow { table: def.name, source })?;
+        self.ready.push((def, batch));
+        Ok(())
+    }
+}
+
+fn text(b: &mut ColumnBuilder, v: Option<&str>) {
+    if let ColumnBuilder::Text(s) = b {
+        s.append_option(v);
+    } else {
+        b.append_null();
+    }
+}
+
+/// Tags as a JSON object; a key given twice keeps its last value.
+fn tags_json(tags: &[(String, String)], out: &mut String) {
+    out.clear();
+    out.push('{');
+    let mut first = true;
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if tags[i + 1..].iter().any(|(k2, _)| k2 == k) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        json_string(k, out);
+        out.push(':');
+        json_string(v, out);
+    }
+    out.push('}');
+}
+
+fn json_string(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests;

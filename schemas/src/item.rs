@@ -1,0 +1,184 @@
+use std::sync::Arc;
+
+/// A value as an extractor read it, before the flattener types it.
+///
+/// Extractors hand over what the API returned without converting it; the
+/// flattener coerces each value to its column's [`crate::ColumnType`] and
+/// records an `_issues` row for anything it cannot convert.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// No value; becomes SQL `NULL`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer. In a timestamp column it is read as epoch seconds,
+    /// milliseconds, microseconds or nanoseconds by its magnitude (see the
+    /// flattener's `time` module).
+    Int(i64),
+    /// A float. In a timestamp column it is read as epoch seconds.
+    Float(f64),
+    /// Text. In a timestamp column it is parsed as ISO 8601 / RFC 3339 or
+    /// as an epoch number; in a JSON column it becomes a JSON string.
+    Text(String),
+    /// A JSON document; JSON `null` becomes SQL `NULL`.
+    Json(serde_json::Value),
+    /// Epoch seconds, where the API documents them as such (SQS).
+    EpochSeconds(i64),
+    /// Epoch milliseconds, where the API documents them as such (Lambda,
+    /// DynamoDB).
+    EpochMillis(i64),
+    /// An exact instant from an SDK date-time: seconds since the epoch and
+    /// nanoseconds within the second.
+    Timestamp {
+        /// Whole seconds since 1970-01-01T00:00:00Z (negative before).
+        secs: i64,
+        /// Nanoseconds within the second, `0..1_000_000_000`.
+        nanos: u32,
+    },
+}
+
+impl Value {
+    /// `Text` for `Some`, `Null` for `None`.
+    pub fn text_opt(v: Option<impl Into<String>>) -> Value {
+        v.map_or(Value::Null, |s| Value::Text(s.into()))
+    }
+
+    /// `Int` for `Some`, `Null` for `None`.
+    pub fn int_opt(v: Option<i64>) -> Value {
+        v.map_or(Value::Null, Value::Int)
+    }
+
+    /// `Bool` for `Some`, `Null` for `None`.
+    pub fn bool_opt(v: Option<bool>) -> Value {
+        v.map_or(Value::Null, Value::Bool)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+
+/// The kind of an edge between two resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeType {
+    /// "Depends on / contains": vpc → subnet → instance → volume.
+    Default,
+    /// "Must be deleted before": an edge `a → b` says `b` must be deleted
+    /// before `a` can be; everything reachable from `a` over `delete` edges
+    /// is the blast radius of deleting `a`.
+    Delete,
+}
+
+impl EdgeType {
+    /// The value stored in `_edges.edge_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeType::Default => "default",
+            EdgeType::Delete => "delete",
+        }
+    }
+}
+
+/// Enough to compute a resource's `_id`: used for both ends of an edge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ResourceRef {
+    /// Table (kind) of the resource, e.g. `aws_ec2_volume`.
+    pub table: &'static str,
+    /// Cloud, e.g. `aws`.
+    pub cloud: &'static str,
+    /// Account id.
+    pub account_id: Arc<str>,
+    /// Region, or `global`.
+    pub region: Arc<str>,
+    /// Native id.
+    pub id: String,
+}
+
+/// One resource read from a cloud API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Table (kind) the resource belongs to.
+    pub table: &'static str,
+    /// Cloud, e.g. `aws`.
+    pub cloud: &'static str,
+    /// Account id.
+    pub account_id: Arc<str>,
+    /// Account name (alias), where there is one.
+    pub account_name: Option<Arc<str>>,
+    /// Region, or `global`.
+    pub region: Arc<str>,
+    /// Availability zone, for zonal resources.
+    pub zone: Option<String>,
+    /// Native id.
+    pub id: String,
+    /// Name, where there is one.
+    pub name: Option<String>,
+    /// ARN, where there is one.
+    pub arn: Option<String>,
+    /// Creation time, in whatever shape the API returned it.
+    pub ctime: Value,
+    /// Modification time.
+    pub mtime: Value,
+    /// Last use / access time.
+    pub atime: Value,
+    /// Tags, in API order.
+    pub tags: Vec<(String, String)>,
+    /// The kind's own columns by name; columns left out are `NULL`.
+    pub values: Vec<(&'static str, Value)>,
+}
+
+impl Resource {
+    /// The reference other resources use to point at this one.
+    pub fn reference(&self) -> ResourceRef {
+        ResourceRef {
+            table: self.table,
+            cloud: self.cloud,
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// A directed relationship between two resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    /// Start of the edge.
+    pub from: ResourceRef,
+    /// End of the edge.
+    pub to: ResourceRef,
+    /// Kind of relationship.
+    pub edge_type: EdgeType,
+}
+
+/// What extractors send to the flattener.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A resource (boxed: it is much larger than an edge).
+    Resource(Box<Resource>),
+    /// An edge.
+    Edge(Edge),
+}

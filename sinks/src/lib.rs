@@ -1,0 +1,23 @@
+//! Where snapshots land.
+//!
+//! A [`Sink`] is a destination (a Parquet directory or bucket, later
+//! PostgreSQL and Snowflake). A run talks to it in one shape only:
+//!
+//! ```text
+//!   healthcheck()            fail fast, before any data moves
+//!   begin(run) ──▶ txn       nothing visible yet
+//!   txn.write(table, batch)  any number of times, any table order
+//!   txn.commit(outcome)      the new snapshot becomes visible at once
+//!     or txn.abort()         the destination stays as it was
+//! ```
+//!
+//! Readers of a destination see the previous snapshot until `commit`
+//! returns and never a half-written run, also when the process is killed:
+//! each implementation documents how it keeps that promise (for Parquet, a
+//! manifest written last with a create-only put). Sinks see Arrow batches
+//! whose schemas come from `cloudtab-schema`; they never see cloud SDKs.
+
+pub mod parquet;
+mod sink;
+
+pub use sink::{CommitInfo, RunInfo, Sink, SinkError, SinkTransaction};

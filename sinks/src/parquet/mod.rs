@@ -1,0 +1,29 @@
+//! The Parquet sink: one directory (local, later S3) of Parquet files per
+//! run, made visible by a manifest.
+//!
+//! ```text
+//! <root>/
+//!   aws_ec2_instance/run_date=2026-11-26/run_id=<id>/part-00000.parquet
+//!   _edges/run_date=2026-11-26/run_id=<id>/part-00000.parquet
+//!   ...
+//!   _manifests/<id>.json        ◀── written last, create-only: the commit
+//!
+//!   begin ─▶ write parts (invisible) ─▶ close parts ─▶ put manifest (create-only)
+//!                                                        │
+//!                     readers follow the newest manifest ◀┘
+//! ```
+//!
+//! A run killed at any point before the manifest put leaves only files no
+//! manifest lists; readers (`cloudtab query`, the dbt DuckDB profile)
+//! never look at them, and `keep_runs` removes them later. Timestamps are
+//! `TIMESTAMP(isAdjustedToUTC=true, MICROS)`; tags and nested values are
+//! UTF-8 JSON text. Every table of a run has at least one file, empty
+//! tables included, so globbing readers always find the table.
+
+mod config;
+mod manifest;
+mod sink;
+
+pub use config::ParquetSinkConfig;
+pub use manifest::{committed_runs, latest_manifest, read_manifest, FileEntry, Manifest, TableEntry, MANIFEST_DIR};
+pub use sink::ParquetSink;

@@ -1,0 +1,306 @@
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use chrono::{SecondsFormat, Utc};
+use cloudtab_schema::TableDef;
+use futures::TryStreamExt;
+use object_store::buffered::BufWriter;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use super::config::ParquetSinkConfig;
+use super::manifest::{committed_runs, manifest_path, read_manifest, FileEntry, Manifest, TableEntry, FORMAT_VERSION, MANIFEST_DIR};
+use crate::sink::{CommitInfo, RunInfo, Sink, SinkError, SinkTransaction};
+
+/// Bytes a file buffers before its upload goes multipart.
+const UPLOAD_BUFFER: usize = 1 << 20;
+
+/// The Parquet sink. See the module docs.
+pub struct ParquetSink {
+    store: Arc<dyn ObjectStore>,
+    display: String,
+    config: ParquetSinkConfig,
+}
+
+impl ParquetSink {
+    /// Opens the destination (creating a local directory if missing).
+    pub fn build(config: ParquetSinkConfig) -> Result<Self, SinkError> {
+        config.validate()?;
+        let dir = config.local_path()?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| SinkError::Config(format!("url: cannot create directory `{}`: {e}", dir.display())))?;
+        let store = LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|source| SinkError::Store { what: format!("cannot open directory `{}`", dir.display()), source })?;
+        Ok(ParquetSink { store: Arc::new(store), display: format!("parquet {}", dir.display()), config })
+    }
+
+    /// A sink over any object store (tests, S3 later).
+    pub fn with_store(store: Arc<dyn ObjectStore>, display: String, config: ParquetSinkConfig) -> Self {
+        ParquetSink { store, display, config }
+    }
+
+    /// The object store the sink writes to.
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+}
+
+#[async_trait]
+impl Sink for ParquetSink {
+    fn describe(&self) -> String {
+        self.display.clone()
+    }
+
+    async fn healthcheck(&self) -> Result<(), SinkError> {
+        // Write, read and delete a probe object; then make sure existing
+        // manifests are readable, so a broken destination fails now.
+        let probe = Path::from(format!("{MANIFEST_DIR}/.probe-{}", std::process::id()));
+        self.store
+            .put(&probe, PutPayload::from_static(b"ok"))
+            .await
+            .map_err(|source| SinkError::Store { what: format!("{} is not writable", self.display), source })?;
+        let _ = self.store.delete(&probe).await;
+        committed_runs(self.store.as_ref()).await?;
+        Ok(())
+    }
+
+    async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(self.config.row_group_rows))
+            .set_max_row_group_bytes(Some(self.config.row_group_bytes))
+            .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Box::new(ParquetTxn {
+            store: self.store.clone(),
+            run: run.clone(),
+            run_date: run.started_at.format("%Y-%m-%d").to_string(),
+            props,
+            config: self.config.clone(),
+            open: HashMap::new(),
+            done: BTreeMap::new(),
+        }))
+    }
+}
+
+struct OpenFile {
+    writer: AsyncArrowWriter<BufWriter>,
+    path: Path,
+    rows: u64,
+}
+
+struct ParquetTxn {
+    store: Arc<dyn ObjectStore>,
+    run: RunInfo,
+    run_date: String,
+    props: WriterProperties,
+    config: ParquetSinkConfig,
+    open: HashMap<&'static str, OpenFile>,
+    done: BTreeMap<&'static str, Vec<FileEntry>>,
+}
+
+impl ParquetTxn {
+    fn run_prefix(&self, table: &str) -> String {
+        format!("{table}/run_date={}/run_id={}", self.run_date, self.run.run_id)
+    }
+
+    fn open_file(&self, table: &'static TableDef, schema: arrow::datatypes::SchemaRef) -> Result<OpenFile, SinkError> {
+        let part = self.done.get(table.name).map_or(0, Vec::len);
+        let path = Path::from(format!("{}/part-{part:05}.parquet", self.run_prefix(table.name)));
+        let out = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER);
+        let writer = AsyncArrowWriter::try_new(out, schema, Some(self.props.clone())).map_err(|source| SinkError::Parquet {
+            table: table.name.to_string(),
+            path: path.to_string(),
+            source,
+        })?;
+        Ok(OpenFile { writer, path, rows: 0 })
+    }
+
+    async fn close_file(&mut self, table: &'static TableDef) -> Result<(), SinkError> {
+        let Some(f) = self.open.remove(table.name) else { return Ok(()) };
+        let path = f.path.clone();
+        f.writer.close().await.map_err(|source| SinkError::Parquet {
+            table: table.name.to_string(),
+            path: path.to_string(),
+            source,
+        })?;
+        let meta = self
+            .store
+            .head(&path)
+            .await
+            .map_err(|source| SinkError::Store { what: format!("failed to check file `{path}` of table `{}`", table.name), source })?;
+        self.done.entry(table.name).or_default().push(FileEntry { path: path.to_string(), rows: f.rows, bytes: meta.size });
+        Ok(())
+    }
+
+    /// Deletes everything this run wrote (best effort).
+    async fn remove_written(&mut self) {
+        for (_, f) in self.open.drain() {
+            let mut inner = f.writer.into_inner();
+            let _ = inner.abort().await;
+        }
+        for (t, _) in &self.run.tables {
+            let prefix = Path::from(self.run_prefix(t.name));
+            let _ = delete_prefix(self.store.as_ref(), &prefix).await;
+        }
+    }
+
+    /// Deletes runs beyond `keep` and leftovers of killed runs older than
+    /// the oldest kept run.
+    async fn prune(&mut self, keep: usize) -> Result<(), SinkError> {
+        let runs = committed_runs(self.store.as_ref()).await?;
+        if runs.len() <= keep {
+            return Ok(());
+        }
+        let (old, kept) = runs.split_at(runs.len() - keep);
+        let oldest_kept = kept.first().cloned().unwrap_or_default();
+        for id in old {
+            let m = read_manifest(self.store.as_ref(), id).await?;
+            // Manifest first: from here on no reader follows the run.
+            self.store
+                .delete(&manifest_path(id))
+                .await
+                .map_err(|source| SinkError::Store { what: format!("failed to delete manifest of run `{id}`"), source })?;
+            for f in m.tables.values().flat_map(|t| &t.files) {
+                let _ = self.store.delete(&Path::from(f.path.as_str())).await;
+            }
+        }
+        let kept: BTreeSet<&String> = kept.iter().collect();
+        // Every run directory that no kept manifest lists and that is older
+        // than the oldest kept run is a leftover.
+        for (t, _) in &self.run.tables {
+            let dates = list_dirs(self.store.as_ref(), &Path::from(t.name)).await?;
+            for date in dates {
+                for run_dir in list_dirs(self.store.as_ref(), &date).await? {
+                    let Some(id) = run_dir.filename().and_then(|f| f.strip_prefix("run_id=")) else { continue };
+                    if !kept.contains(&id.to_string()) && *id < *oldest_kept {
+                        delete_prefix(self.store.as_ref(), &run_dir).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn list_dirs(store: &dyn ObjectStore, prefix: &Path) -> Result<Vec<Path>, SinkError> {
+    store
+        .list_with_delimiter(Some(prefix))
+        .await
+        .map(|l| l.common_prefixes)
+        .map_err(|source| SinkError::Store { what: format!("failed to list `{prefix}`"), source })
+}
+
+async fn delete_prefix(store: &dyn ObjectStore, prefix: &Path) -> Result<(), SinkError> {
+    let objects: Vec<_> = store
+        .list(Some(prefix))
+        .try_collect()
+        .await
+        .map_err(|source| SinkError::Store { what: format!("failed to list `{prefix}`"), source })?;
+    for o in objects {
+        store
+            .delete(&o.location)
+            .await
+            .map_err(|source| SinkError::Store { what: format!("failed to delete `{}`", o.location), source })?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SinkTransaction for ParquetTxn {
+    async fn write(&mut self, table: &'static TableDef, batch: RecordBatch) -> Result<(), SinkError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if !self.open.contains_key(table.name) {
+            let f = self.open_file(table, batch.schema())?;
+            self.open.insert(table.name, f);
+        }
+        let rows = batch.num_rows() as u64;
+        let full = {
+            let Some(f) = self.open.get_mut(table.name) else { return Ok(()) };
+            f.writer.write(&batch).await.map_err(|source| SinkError::Parquet {
+                table: table.name.to_string(),
+                path: f.path.to_string(),
+                source,
+            })?;
+            f.rows += rows;
+            f.rows >= self.config.file_rows
+        };
+        if full {
+            self.close_file(table).await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<CommitInfo, SinkError> {
+        let result = self.finish_and_publish().await;
+        if result.is_err() {
+            self.remove_written().await;
+        }
+        let info = result?;
+        if let Some(keep) = self.config.keep_runs {
+            // The run is committed; a failed clean-up is only a warning.
+            if let Err(e) = self.prune(keep).await {
+                tracing::warn!(error = %e, "committed, but failed to delete old runs; they are deleted by the next run");
+            }
+        }
+        Ok(info)
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), SinkError> {
+        self.remove_written().await;
+        Ok(())
+    }
+}
+
+impl ParquetTxn {
+    async fn finish_and_publish(&mut self) -> Result<CommitInfo, SinkError> {
+        let tables = self.run.tables.clone();
+        for (t, schema) in &tables {
+            if self.open.contains_key(t.name) {
+                self.close_file(t).await?;
+            } else if !self.done.contains_key(t.name) {
+                // An empty table still gets a (schema-only) file.
+                let f = self.open_file(t, schema.clone())?;
+                self.open.insert(t.name, f);
+                self.close_file(t).await?;
+            }
+        }
+        let mut manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            run_id: self.run.run_id.clone(),
+            started_at: self.run.started_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            committed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+            cloudtab_version: env!("CARGO_PKG_VERSION").to_string(),
+            tables: BTreeMap::new(),
+        };
+        let (mut objects, mut bytes) = (0, 0);
+        for (name, files) in &self.done {
+            objects += files.len() as u64;
+            bytes += files.iter().map(|f| f.bytes).sum::<u64>();
+            let rows = files.iter().map(|f| f.rows).sum();
+            manifest.tables.insert(name.to_string(), TableEntry { rows, files: files.clone() });
+        }
+        let body = serde_json::to_vec_pretty(&manifest).map_err(|e| SinkError::Other(format!("failed to encode the manifest: {e}")))?;
+        let path = manifest_path(&self.run.run_id);
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.store.put_opts(&path, PutPayload::from(body), opts).await {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                return Err(SinkError::Conflict(format!(
+                    "run `{}` was already committed at `{path}`; nothing was changed",
+                    self.run.run_id
+                )))
+            }
+            Err(source) => return Err(SinkError::Store { what: format!("failed to commit manifest `{path}`"), source }),
+        }
+        Ok(CommitInfo { location: path.to_string(), objects, bytes })
+    }
+}

@@ -1,0 +1,99 @@
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cloudtab_schema::TableDef;
+
+/// What a sink needs to know about a run before it starts.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Run id; sorts in start order.
+    pub run_id: String,
+    /// When the run started (the rows' `_synced_at`).
+    pub started_at: DateTime<Utc>,
+    /// Every table the run fills, with its Arrow schema, written or not: a
+    /// table with no rows is still part of the snapshot (and becomes empty).
+    pub tables: Vec<(&'static TableDef, SchemaRef)>,
+}
+
+/// What a commit made visible.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Where the snapshot can be found (a manifest path, a schema name).
+    pub location: String,
+    /// Files or tables written.
+    pub objects: u64,
+    /// Bytes written, where the sink knows.
+    pub bytes: u64,
+}
+
+/// Why a sink failed. Messages say what failed, on which table or file,
+/// and what to do; they never contain a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The sink's configuration is unusable (exit code 2).
+    #[error("{0}")]
+    Config(String),
+    /// The destination cannot be reached or refused access.
+    #[error("{what}: {source}")]
+    Store {
+        /// What failed, on which path.
+        what: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A Parquet file could not be written.
+    #[error("failed to write table `{table}` to `{path}`: {source}")]
+    Parquet {
+        /// Table.
+        table: String,
+        /// File.
+        path: String,
+        /// The writer's error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// Another run committed the same run id.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else, with its explanation.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SinkError {
+    /// True when the error comes from the configuration, not the run.
+    pub fn is_config(&self) -> bool {
+        matches!(self, SinkError::Config(_))
+    }
+}
+
+/// A destination. See the crate docs for the protocol.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// A description for logs and the summary (no secrets).
+    fn describe(&self) -> String;
+
+    /// Checks that the destination is reachable and writable, before any
+    /// extraction starts.
+    async fn healthcheck(&self) -> Result<(), SinkError>;
+
+    /// Starts writing a run. Nothing is visible to readers until commit.
+    async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError>;
+}
+
+/// One run being written into a sink.
+#[async_trait]
+pub trait SinkTransaction: Send {
+    /// Adds rows of `table`. The batch's schema is the table's Arrow schema.
+    async fn write(&mut self, table: &'static TableDef, batch: RecordBatch) -> Result<(), SinkError>;
+
+    /// Makes the run the current snapshot, atomically. Called at most once.
+    async fn commit(self: Box<Self>) -> Result<CommitInfo, SinkError>;
+
+    /// Gives the run up; the destination stays as it was. Best effort:
+    /// leftovers of an aborted run are invisible to readers either way.
+    async fn abort(self: Box<Self>) -> Result<(), SinkError>;
+}

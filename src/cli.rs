@@ -1,0 +1,124 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// cloudtab: cloud inventory as SQL tables, one consistent snapshot per run.
+#[derive(Debug, Parser)]
+#[command(name = "cloudtab", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (progress bars on a terminal).
+    Text,
+    /// One JSON object per line; the sync summary is JSON on stdout too.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read resources from a source and write one snapshot into the sinks.
+    Sync(SyncArgs),
+    /// Run SQL over the latest committed Parquet snapshot.
+    Query(QueryArgs),
+    /// Print the table model.
+    Schema(SchemaArgs),
+}
+
+/// `cloudtab sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// YAML file with `sources:` and `sinks:`; flags override it.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Source type: `demo` (a generated cloud, no account needed).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Demo source: size of the inventory (about 100 resources per unit).
+    #[arg(long)]
+    pub scale: Option<u64>,
+    /// Demo source: generator seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Destination: a directory or a file:// URL for Parquet.
+    #[arg(long)]
+    pub sink: Option<String>,
+    /// Parquet sink: committed runs to keep (older ones are deleted).
+    #[arg(long)]
+    pub keep_runs: Option<usize>,
+    /// Scopes extracted at the same time.
+    #[arg(long)]
+    pub max_concurrency: Option<usize>,
+    /// Progress display.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// When to draw progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// Bars on a terminal, log lines otherwise.
+    Auto,
+    /// Always log lines.
+    Never,
+}
+
+/// `cloudtab query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// SQL to run. Tables: every table of the snapshot, `_edges`, `_runs`,
+    /// `_scopes`, `_issues`, and the view `_resources` (base columns of all
+    /// resource tables plus `kind`). Functions: `tag(tags, key)` and
+    /// `json_get(json, key)`.
+    pub sql: String,
+    /// Parquet destination to read (directory or file:// URL).
+    #[arg(long, default_value = "./cloudtab-data")]
+    pub data: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+}
+
+/// Query output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// Aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// `cloudtab schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
+    pub format: SchemaFormat,
+    /// PostgreSQL schema for `--format postgres`.
+    #[arg(long, default_value = "cloudtab")]
+    pub pg_schema: String,
+}
+
+/// Schema output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// Markdown reference.
+    Md,
+    /// JSON.
+    Json,
+    /// PostgreSQL DDL.
+    Postgres,
+}

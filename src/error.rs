@@ -1,0 +1,44 @@
+//! Errors of the binary and their exit codes.
+
+use std::fmt;
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Success: every scope was read and every sink committed.
+    pub const OK: i32 = 0;
+    /// Failure: nothing was committed (or a query failed).
+    pub const FAILURE: i32 = 1;
+    /// Bad usage or configuration: nothing was done.
+    pub const USAGE: i32 = 2;
+    /// Partial: committed, but some scopes failed (see `_scopes`).
+    pub const PARTIAL: i32 = 3;
+    /// Interrupted (Ctrl-C): the run was aborted, nothing was committed.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// An error with the exit code it ends the process with.
+#[derive(Debug)]
+pub struct CliError {
+    /// Exit code.
+    pub code: i32,
+    /// The error with its causes.
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    /// Bad usage or configuration (exit 2).
+    pub fn usage(msg: impl fmt::Display) -> Self {
+        CliError { code: exit::USAGE, error: anyhow::anyhow!("{msg}") }
+    }
+
+    /// A failed run (exit 1).
+    pub fn failure(error: impl Into<anyhow::Error>) -> Self {
+        CliError { code: exit::FAILURE, error: error.into() }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}

@@ -1,0 +1,278 @@
+//! `cloudtab sync`: extract → flatten → sinks, one snapshot.
+//!
+//! ```text
+//!  scope tasks ──chunks of items──▶ flattener ──batches──▶ writer ──▶ every sink's transaction
+//!  (bounded by max_concurrency)   (bounded channel)     (bounded channel)
+//! ```
+//!
+//! Both channels are bounded, so a slow sink slows the extractors down and
+//! memory stays flat whatever the inventory's size. When everything is
+//! written, the run tables (`_scopes`, `_runs`) are added and every sink
+//! commits; any error before that aborts every sink's transaction.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+use cloudtab_extract::demo::DemoExtractor;
+use cloudtab_extract::runner::{run_scopes, Progress};
+use cloudtab_extract::{Extractor, ScopeReport};
+use cloudtab_flatten::{arrow_schema, Flattener, RunContext, TableCounts};
+use cloudtab_schema::{Registry, TableDef, Value, RUNS_TABLE, SCOPES_TABLE};
+use cloudtab_sinks::parquet::ParquetSink;
+use cloudtab_sinks::{CommitInfo, RunInfo, Sink, SinkTransaction};
+use tokio::sync::mpsc;
+
+use crate::config::{Config, SinkConfig, SourceConfig};
+use crate::error::CliError;
+
+/// Chunks of items waiting for the flattener.
+const ITEM_CHANNEL: usize = 16;
+/// Batches waiting for the writer.
+const BATCH_CHANNEL: usize = 8;
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Run id.
+    pub run_id: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Wall time.
+    pub duration: Duration,
+    /// Rows per table, edges, issues.
+    pub counts: TableCounts,
+    /// One per scope.
+    pub scopes: Vec<ScopeReport>,
+    /// One per sink: its description and what it committed.
+    pub commits: Vec<(String, CommitInfo)>,
+}
+
+impl Outcome {
+    /// Scopes that did not succeed.
+    pub fn failed_scopes(&self) -> impl Iterator<Item = &ScopeReport> {
+        self.scopes.iter().filter(|s| s.status.is_failure())
+    }
+}
+
+/// A new run id: UTC start time to the millisecond, then random hex, so
+/// ids sort in start order.
+pub fn new_run_id(started_at: DateTime<Utc>) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS: enough to keep two runs that start
+    // in the same millisecond apart.
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish() as u32;
+    format!("{}-{random:08x}", started_at.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
+fn build_extractors(config: &Config) -> Vec<Arc<dyn Extractor>> {
+    config
+        .sources
+        .iter()
+        .map(|s| match s {
+            SourceConfig::Demo(d) => Arc::new(DemoExtractor::new(d.clone())) as Arc<dyn Extractor>,
+        })
+        .collect()
+}
+
+fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
+    config
+        .sinks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            SinkConfig::Parquet(p) => ParquetSink::build(p.clone())
+                .map(|s| Box::new(s) as Box<dyn Sink>)
+                .map_err(|e| if e.is_config() { CliError::usage(format!("sinks[{i}].{e}")) } else { CliError::failure(e) }),
+        })
+        .collect()
+}
+
+/// Runs one sync. `progress` hears about scopes as they run.
+pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcome, CliError> {
+    let clock = Instant::now();
+    let registry = Registry::builtin();
+    let extractors = build_extractors(config);
+    let sinks = build_sinks(config)?;
+    for s in &sinks {
+        s.healthcheck().await.map_err(|e| CliError::failure(anyhow::Error::new(e).context(format!("health check of sink `{}` failed", s.describe()))))?;
+    }
+
+    let started_at = Utc::now();
+    let run_id = new_run_id(started_at);
+    let mut work = Vec::new();
+    let mut table_names: Vec<&'static str> = Vec::new();
+    for e in &extractors {
+        let scopes = e.scopes().await.map_err(CliError::failure)?;
+        work.extend(scopes.into_iter().map(|s| (e.clone(), s)));
+        table_names.extend(e.tables());
+    }
+    // Every table a source fills, plus the system tables, is in the snapshot.
+    let tables: Vec<(&'static TableDef, _)> = registry
+        .tables()
+        .iter()
+        .filter(|t| !t.is_resource() || table_names.contains(&t.name))
+        .map(|t| (t, arrow_schema(t)))
+        .collect();
+    let run = RunInfo { run_id: run_id.clone(), started_at, tables };
+    tracing::info!(run_id = %run_id, scopes = work.len(), sinks = sinks.len(), "run started");
+
+    let mut txns: Vec<Box<dyn SinkTransaction>> = Vec::new();
+    for s in &sinks {
+        match s.begin(&run).await {
+            Ok(t) => txns.push(t),
+            Err(e) => {
+                abort_all(txns).await;
+                return Err(CliError::failure(anyhow::Error::new(e).context(format!("failed to start writing to `{}`", s.describe()))));
+            }
+        }
+    }
+
+    let ctx = RunContext { run_id: run_id.clone(), synced_at_micros: started_at.timestamp_micros() };
+    let mut flattener = Flattener::new(registry, ctx, config.batch_rows);
+    let (item_tx, mut item_rx) = mpsc::channel(ITEM_CHANNEL);
+    let (batch_tx, batch_rx) = mpsc::channel::<(&'static TableDef, RecordBatch)>(BATCH_CHANNEL);
+    let extract = tokio::spawn(run_scopes(work, config.max_concurrency, item_tx, progress));
+    let writer = tokio::spawn(write_batches(txns, batch_rx));
+
+    // Flatten on this task; hand full batches to the writer.
+    let mut failure: Option<anyhow::Error> = None;
+    while let Some(chunk) = item_rx.recv().await {
+        for item in chunk {
+            if let Err(e) = flattener.push(item) {
+                failure = Some(anyhow::Error::new(e));
+                break;
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+        if !send_ready(&mut flattener, &batch_tx).await {
+            break;
+        }
+    }
+    // Stop the extractors (if we broke out early) and collect the reports.
+    drop(item_rx);
+    let scopes = extract.await.map_err(|e| CliError::failure(anyhow::anyhow!("extraction task failed: {e}")))?;
+
+    if failure.is_none() {
+        if let Err(e) = add_run_tables(&mut flattener, config, &run, &scopes) {
+            failure = Some(e);
+        }
+    }
+    if failure.is_none() {
+        match flattener.finish() {
+            Ok(batches) => {
+                for b in batches {
+                    if batch_tx.send(b).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Err(e) => failure = Some(e.into()),
+        }
+    }
+    drop(batch_tx);
+    let (txns, write_result) = writer.await.map_err(|e| CliError::failure(anyhow::anyhow!("writer task failed: {e}")))?;
+    if let Some(e) = failure.or(write_result.err()) {
+        abort_all(txns).await;
+        return Err(CliError::failure(e.context("the run was aborted; every destination is as it was before")));
+    }
+    let mut commits = Vec::new();
+    for (sink, txn) in sinks.iter().zip(txns) {
+        let info = txn
+            .commit()
+            .await
+            .map_err(|e| CliError::failure(anyhow::Error::new(e).context(format!("failed to commit to `{}`", sink.describe()))))?;
+        tracing::info!(sink = %sink.describe(), location = %info.location, files = info.objects, bytes = info.bytes, "committed");
+        commits.push((sink.describe(), info));
+    }
+    Ok(Outcome { run_id, started_at, duration: clock.elapsed(), counts: flattener.counts().clone(), scopes, commits })
+}
+
+/// Sends the flattener's full batches; false when the writer is gone.
+async fn send_ready(f: &mut Flattener, tx: &mpsc::Sender<(&'static TableDef, RecordBatch)>) -> bool {
+    let ready: Vec<_> = f.take_ready().collect();
+    for b in ready {
+        if tx.send(b).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Writes every batch to every transaction; stops at the first error and
+/// hands the transactions back so they can be committed or aborted.
+async fn write_batches(
+    mut txns: Vec<Box<dyn SinkTransaction>>,
+    mut rx: mpsc::Receiver<(&'static TableDef, RecordBatch)>,
+) -> (Vec<Box<dyn SinkTransaction>>, anyhow::Result<()>) {
+    while let Some((table, batch)) = rx.recv().await {
+        for t in txns.iter_mut() {
+            if let Err(e) = t.write(table, batch.clone()).await {
+                return (txns, Err(anyhow::Error::new(e)));
+            }
+        }
+    }
+    (txns, Ok(()))
+}
+
+async fn abort_all(txns: Vec<Box<dyn SinkTransaction>>) {
+    for t in txns {
+        if let Err(e) = t.abort().await {
+            tracing::warn!(error = %e, "abort left files behind; readers ignore them and keep_runs removes them");
+        }
+    }
+}
+
+fn add_run_tables(f: &mut Flattener, config: &Config, run: &RunInfo, scopes: &[ScopeReport]) -> anyhow::Result<()> {
+    for s in scopes {
+        f.push_row(
+            SCOPES_TABLE,
+            &[
+                Value::Text(run.run_id.clone()),
+                Value::Text(s.scope.cloud.to_string()),
+                Value::Text(s.scope.account_id.to_string()),
+                Value::text_opt(s.scope.account_name.as_deref()),
+                Value::Text(s.scope.region.to_string()),
+                Value::Text(s.scope.service.to_string()),
+                Value::Text(s.status.as_str().to_string()),
+                Value::Int(s.resources as i64),
+                Value::Int(s.edges as i64),
+                Value::Int(s.stats.api_calls as i64),
+                Value::Int(s.stats.retries as i64),
+                Value::Int(s.stats.throttles as i64),
+                micros(s.started_at),
+                Value::Int(s.duration.as_millis() as i64),
+                Value::text_opt(s.error.clone()),
+            ],
+        )
+        .with_context(|| format!("failed to record scope {}", s.scope))?;
+    }
+    let failed = scopes.iter().filter(|s| s.status.is_failure()).count();
+    let counts = f.counts().clone();
+    f.push_row(
+        RUNS_TABLE,
+        &[
+            Value::Text(run.run_id.clone()),
+            micros(run.started_at),
+            micros(Utc::now()),
+            Value::from(if failed == 0 { "ok" } else { "partial" }),
+            Value::from(env!("CARGO_PKG_VERSION")),
+            Value::Json(config.options_json()),
+            Value::Int(counts.resources as i64),
+            Value::Int(counts.edges.values().sum::<u64>() as i64),
+            Value::Int(counts.issues as i64),
+            Value::Int(scopes.len() as i64),
+            Value::Int(failed as i64),
+        ],
+    )
+    .context("failed to record the run")?;
+    Ok(())
+}
+
+fn micros(t: DateTime<Utc>) -> Value {
+    Value::Timestamp { secs: t.timestamp(), nanos: t.timestamp_subsec_nanos() }
+}

@@ -1,0 +1,174 @@
+//! `cloudtab query`: SQL over the newest committed Parquet snapshot.
+//!
+//! Only files listed in the newest manifest are read, so a run that is
+//! being written (or was killed) is never seen.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use arrow::array::{Array, ArrayRef, StringArray};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use cloudtab_schema::{quote_ident, Registry};
+use cloudtab_sinks::parquet::{latest_manifest, Manifest, ParquetSinkConfig};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use object_store::local::LocalFileSystem;
+
+use crate::cli::QueryFormat;
+use crate::error::CliError;
+
+/// Opens the newest snapshot under `data` as a DataFusion session.
+pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), CliError> {
+    let dir = ParquetSinkConfig::for_url(data).local_path().map_err(|e| CliError::usage(format!("--data: {e}")))?;
+    if !dir.is_dir() {
+        return Err(CliError::failure(anyhow::anyhow!(
+            "no snapshot at `{}`: the directory does not exist; run `cloudtab sync --sink {}` first",
+            dir.display(),
+            data
+        )));
+    }
+    let dir = dir.canonicalize().with_context(|| format!("cannot open `{}`", dir.display())).map_err(CliError::failure)?;
+    let store = LocalFileSystem::new_with_prefix(&dir).map_err(CliError::failure)?;
+    let manifest = latest_manifest(&store)
+        .await
+        .map_err(CliError::failure)?
+        .ok_or_else(|| CliError::failure(anyhow::anyhow!("no committed snapshot in `{}`; run `cloudtab sync` first", dir.display())))?;
+
+    let mut config = SessionConfig::new();
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    let ctx = SessionContext::new_with_config(config);
+    register_functions(&ctx);
+    for (name, table) in &manifest.tables {
+        let urls = table
+            .files
+            .iter()
+            .map(|f| ListingTableUrl::parse(file_url(&dir, &f.path)))
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("bad file path in manifest of run `{}`", manifest.run_id))
+            .map_err(CliError::failure)?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let listing = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
+        let listing = listing
+            .infer_schema(&ctx.state())
+            .await
+            .with_context(|| format!("cannot read the files of table `{name}` (run `{}`)", manifest.run_id))
+            .map_err(CliError::failure)?;
+        let provider = ListingTable::try_new(listing).map_err(CliError::failure)?;
+        ctx.register_table(name.as_str(), Arc::new(provider)).map_err(CliError::failure)?;
+    }
+    register_resources_view(&ctx, &manifest).await?;
+    Ok((ctx, manifest))
+}
+
+fn file_url(dir: &Path, rel: &str) -> String {
+    format!("file://{}/{}", dir.display(), rel)
+}
+
+/// `_resources`: the base columns of every resource table, with `kind`.
+async fn register_resources_view(ctx: &SessionContext, manifest: &Manifest) -> Result<(), CliError> {
+    let registry = Registry::builtin();
+    let cols = "_id, _run_id, _synced_at, cloud, account_id, account_name, region, zone, id, name, arn, ctime, mtime, atime, tags";
+    let parts: Vec<String> = manifest
+        .tables
+        .keys()
+        .filter(|t| registry.get(t).is_some_and(|d| d.is_resource()))
+        .map(|t| format!("SELECT '{t}' AS kind, {cols} FROM {}", quote_ident(t)))
+        .collect();
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("CREATE VIEW _resources AS {}", parts.join(" UNION ALL "));
+    ctx.sql(&sql).await.map_err(CliError::failure)?;
+    Ok(())
+}
+
+/// `json_get(json_text, key)`: the value under `key` of a JSON object, as
+/// text (strings unquoted); `NULL` when absent, `null` or not an object.
+/// `tag(tags, key)` is the same, named for tags.
+fn register_functions(ctx: &SessionContext) {
+    for name in ["json_get", "tag"] {
+        let udf = create_udf(
+            name,
+            vec![DataType::Utf8, DataType::Utf8],
+            DataType::Utf8,
+            Volatility::Immutable,
+            Arc::new(json_get),
+        );
+        ctx.register_udf(udf);
+    }
+}
+
+fn json_get(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let (docs, keys) = (&arrays[0], &arrays[1]);
+    let docs = docs.as_any().downcast_ref::<StringArray>();
+    let keys = keys.as_any().downcast_ref::<StringArray>();
+    let (Some(docs), Some(keys)) = (docs, keys) else {
+        return Err(datafusion::error::DataFusionError::Execution("json_get takes two text arguments".into()));
+    };
+    let out: StringArray = (0..docs.len())
+        .map(|i| {
+            if docs.is_null(i) || keys.is_null(i) {
+                return None;
+            }
+            let v: serde_json::Value = serde_json::from_str(docs.value(i)).ok()?;
+            match v.get(keys.value(i))? {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            }
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+}
+
+/// Runs `sql` against the snapshot at `data` and prints the result.
+pub async fn run(data: &str, sql: &str, format: QueryFormat) -> Result<(), CliError> {
+    let (ctx, _) = open_snapshot(data).await?;
+    let df = ctx.sql(sql).await.map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await.map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    print_batches(&mut out, schema, &batches, format).map_err(CliError::failure)?;
+    out.flush().ok();
+    Ok(())
+}
+
+fn print_batches(
+    out: &mut impl Write,
+    schema: arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+    format: QueryFormat,
+) -> anyhow::Result<()> {
+    match format {
+        QueryFormat::Table => {
+            let table = arrow::util::pretty::pretty_format_batches_with_schema(schema, batches)?;
+            writeln!(out, "{table}")?;
+        }
+        QueryFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(out);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        QueryFormat::Json => {
+            let mut w = arrow::json::ArrayWriter::new(&mut *out);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+            if batches.iter().all(|b| b.num_rows() == 0) {
+                // The writer prints nothing for no rows; an empty array is
+                // still valid JSON.
+                out.write_all(b"[]")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
