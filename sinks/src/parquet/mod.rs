@@ -27,3 +27,6 @@ mod sink;
 pub use config::ParquetSinkConfig;
 pub use manifest::{committed_runs, latest_manifest, read_manifest, FileEntry, Manifest, TableEntry, MANIFEST_DIR};
 pub use sink::ParquetSink;
+
+#[cfg(test)]
+mod tests;

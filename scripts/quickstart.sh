@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds cloudtab, syncs the embedded demo cloud into ./cloudtab-data and
+# queries it. No cloud account and no server needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+cargo build --bin cloudtab
+bin="$CARGO_TARGET_DIR/debug/cloudtab"
+"$bin" sync --source demo --scale 10 --sink ./cloudtab-data
+"$bin" query --data ./cloudtab-data \
+  "SELECT kind, count(*) AS resources, count(*) FILTER (WHERE tag(tags, 'owner') IS NULL) AS without_owner
+   FROM _resources GROUP BY kind ORDER BY resources DESC"

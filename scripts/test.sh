@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests need (a project-local Python venv with pinned
+# packages) and runs every test of the workspace. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  cp scripts/requirements-test.txt .venv/.installed
+fi
+export CLOUDTAB_TEST_PYTHON="$PWD/.venv/bin/python"
+
+cargo test --workspace --all-targets "$@"
