@@ -10,21 +10,16 @@ use crate::cli::SyncArgs;
 use crate::error::CliError;
 
 /// The whole `sync` configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where resources come from; every source's scopes run in one snapshot.
-    #[serde(default)]
     pub sources: Vec<SourceConfig>,
     /// Where the snapshot goes; each sink gets the same snapshot.
-    #[serde(default)]
     pub sinks: Vec<SinkConfig>,
     /// Scopes extracted at the same time (default 8).
-    #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
     /// Rows per table the flattener collects before handing a batch to the
     /// sinks (default 8192).
-    #[serde(default = "default_batch_rows")]
     pub batch_rows: usize,
 }
 
@@ -41,17 +36,138 @@ impl Default for Config {
     }
 }
 
+/// The file's top level, with sources and sinks not yet typed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    sources: Vec<serde_yaml::Value>,
+    #[serde(default)]
+    sinks: Vec<serde_yaml::Value>,
+    #[serde(default = "default_concurrency")]
+    max_concurrency: usize,
+    #[serde(default = "default_batch_rows")]
+    batch_rows: usize,
+}
+
+/// A step of a key path.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn path_text(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if s.is_empty() => s.push_str(k),
+            Seg::Key(k) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// Deserializes `value` (found at `path` in `text`) into `T`, turning an
+/// error into `path.key: message (line N)`.
+fn typed<T: serde::de::DeserializeOwned>(text: &str, value: serde_yaml::Value, path: &[Seg]) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.inner().to_string();
+        let key = e.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        at(text, path, &key, &inner)
+    })
+}
+
+/// `path.key: message (line N)`, with the line where `text` has the key.
+fn at(text: &str, path: &[Seg], key: &str, message: &str) -> String {
+    let mut full: Vec<Seg> = path.to_vec();
+    let parts: Vec<String> = key.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect();
+    for p in &parts {
+        match p.split_once('[') {
+            Some((k, rest)) => {
+                full.push(Seg::Key(k));
+                if let Ok(i) = rest.trim_end_matches(']').parse() {
+                    full.push(Seg::Index(i));
+                }
+            }
+            None => full.push(Seg::Key(p)),
+        }
+    }
+    let line = locate(text, &full).map(|n| format!(" (line {n})")).unwrap_or_default();
+    let name = path_text(&full);
+    if name.is_empty() {
+        format!("{message}{line}")
+    } else {
+        format!("{name}: {message}{line}")
+    }
+}
+
+/// Takes `type` out of a source or sink entry.
+fn split_type(text: &str, entry: serde_yaml::Value, path: &[Seg]) -> Result<(String, serde_yaml::Value), String> {
+    let serde_yaml::Value::Mapping(mut map) = entry else {
+        return Err(at(text, path, "", "expected a mapping with a `type` key"));
+    };
+    match map.remove("type") {
+        Some(serde_yaml::Value::String(kind)) => Ok((kind, serde_yaml::Value::Mapping(map))),
+        Some(_) => Err(at(text, path, "type", "must be a string")),
+        None => Err(at(text, path, "", "missing key `type`")),
+    }
+}
+
+/// The 1-based line of the key at `path` in block-style YAML `text`, found
+/// by indentation; `None` when it cannot be told (flow style, anchors).
+fn locate(text: &str, path: &[Seg]) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut start, mut end, mut indent) = (0usize, lines.len(), 0usize);
+    let mut found = None;
+    let content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let col = |l: &str| l.len() - l.trim_start().len();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                let want = format!("{k}:");
+                let i = (start..end).find(|&i| {
+                    let l = lines[i];
+                    let t = l.trim_start().trim_start_matches("- ").trim_start();
+                    content(l) && col(l) >= indent && t.starts_with(&want)
+                })?;
+                let l = lines[i];
+                let key_col = l.len() - l.trim_start().trim_start_matches("- ").trim_start().len();
+                found = Some(i + 1);
+                let next = (i + 1..end).find(|&j| content(lines[j]) && col(lines[j]) <= key_col && !lines[j].trim_start().starts_with("- ") || (content(lines[j]) && col(lines[j]) < key_col)).unwrap_or(end);
+                start = i + 1;
+                end = next;
+                indent = key_col;
+            }
+            Seg::Index(n) => {
+                let items: Vec<usize> = (start..end).filter(|&i| content(lines[i]) && lines[i].trim_start().starts_with("- ")).collect();
+                let dash = items.iter().map(|&i| col(lines[i])).min()?;
+                let items: Vec<usize> = items.into_iter().filter(|&i| col(lines[i]) == dash).collect();
+                let i = *items.get(*n)?;
+                found = Some(i + 1);
+                start = i;
+                end = items.get(n + 1).copied().unwrap_or(end);
+                indent = dash;
+            }
+        }
+    }
+    found
+}
+
 /// A source, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceConfig {
     /// The generated demo cloud.
     Demo(DemoConfig),
 }
 
 /// A sink, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SinkConfig {
     /// Parquet files in a directory.
     Parquet(ParquetSinkConfig),
@@ -65,12 +181,34 @@ impl Config {
         Config::from_yaml(&text).map_err(|e| CliError::usage(format!("config file `{}`: {e}", path.display())))
     }
 
-    /// Parses YAML text.
+    /// Parses YAML text. Errors name the key path (`sources[0].scale`) and,
+    /// where it can be found in the text, the line.
     pub fn from_yaml(text: &str) -> Result<Config, String> {
-        if text.trim().is_empty() {
+        let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        if doc.is_null() {
             return Ok(Config::default());
         }
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+        // Sources and sinks are parsed one by one after their `type` is
+        // known, so that errors carry the full path of the offending key.
+        let raw: RawConfig = typed(text, doc, &[])?;
+        let mut config = Config { sources: Vec::new(), sinks: Vec::new(), max_concurrency: raw.max_concurrency, batch_rows: raw.batch_rows };
+        for (i, entry) in raw.sources.into_iter().enumerate() {
+            let path = [Seg::Key("sources"), Seg::Index(i)];
+            let (kind, rest) = split_type(text, entry, &path)?;
+            config.sources.push(match kind.as_str() {
+                "demo" => SourceConfig::Demo(typed(text, rest, &path)?),
+                other => return Err(at(text, &path, "type", &format!("unknown source type `{other}`, expected `demo`"))),
+            });
+        }
+        for (i, entry) in raw.sinks.into_iter().enumerate() {
+            let path = [Seg::Key("sinks"), Seg::Index(i)];
+            let (kind, rest) = split_type(text, entry, &path)?;
+            config.sinks.push(match kind.as_str() {
+                "parquet" => SinkConfig::Parquet(typed(text, rest, &path)?),
+                other => return Err(at(text, &path, "type", &format!("unknown sink type `{other}`, expected `parquet`"))),
+            });
+        }
+        Ok(config)
     }
 
     /// Applies command-line flags on top of the file, then defaults.
@@ -190,13 +328,28 @@ mod tests {
     #[test]
     fn unknown_keys_and_wrong_types_name_path_and_line() {
         let e = Config::from_yaml("sources:\n  - type: demo\n    scal: 3\n").unwrap_err();
-        assert!(e.contains("scal") && e.contains("line 3"), "{e}");
+        assert!(e.contains("sources[0].scal") && e.contains("line 3"), "{e}");
         let e = Config::from_yaml("sources:\n  - type: demo\n    scale: lots\n").unwrap_err();
-        assert!(e.contains("scale") && e.contains("line 3"), "{e}");
+        assert!(e.contains("sources[0].scale") && e.contains("line 3"), "{e}");
         let e = Config::from_yaml("sinks:\n  - type: nosuch\n").unwrap_err();
         assert!(e.contains("nosuch"), "{e}");
-        let e = Config::from_yaml("max_concurency: 3\n").unwrap_err();
-        assert!(e.contains("max_concurency"), "{e}");
+        let e = Config::from_yaml("sources: []\nmax_concurency: 3\n").unwrap_err();
+        assert!(e.contains("max_concurency") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn errors_carry_full_paths_and_lines() {
+        let text = "# comment\nmax_concurrency: 4\nsources:\n  - type: demo\n    scale: 1\n  - type: demo\n    seed: 2\n    scale: lots\nsinks:\n  - type: parquet\n    url: x\n    colour: red\n";
+        let e = Config::from_yaml(text).unwrap_err();
+        assert!(e.starts_with("sources[1].scale: invalid type") && e.ends_with("(line 8)"), "{e}");
+        let e = Config::from_yaml(&text.replace("lots", "3")).unwrap_err();
+        assert!(e.starts_with("sinks[0].colour: unknown field `colour`") && e.ends_with("(line 12)"), "{e}");
+        let e = Config::from_yaml("sources:\n  - type: gcp\n").unwrap_err();
+        assert_eq!(e, "sources[0].type: unknown source type `gcp`, expected `demo` (line 2)");
+        let e = Config::from_yaml("sources:\n  - scale: 3\n").unwrap_err();
+        assert!(e.contains("sources[0]: missing key `type` (line 2)"), "{e}");
+        let e = Config::from_yaml("sources: [1, 2\n").unwrap_err();
+        assert!(e.contains("line"), "syntax errors have lines: {e}");
     }
 
     #[test]

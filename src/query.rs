@@ -162,11 +162,6 @@ fn print_batches(
                 w.write(b)?;
             }
             w.finish()?;
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                // The writer prints nothing for no rows; an empty array is
-                // still valid JSON.
-                out.write_all(b"[]")?;
-            }
             writeln!(out)?;
         }
     }

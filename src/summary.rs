@@ -24,6 +24,7 @@ fn failed(o: &Outcome) -> Vec<serde_json::Value> {
 pub fn json(o: &Outcome) -> serde_json::Value {
     serde_json::json!({
         "run_id": o.run_id,
+        "started_at": o.started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "status": if o.failed_scopes().next().is_some() { "partial" } else { "ok" },
         "duration_ms": o.duration.as_millis() as u64,
         "tables": o.counts.rows,

@@ -176,3 +176,6 @@ pub fn counts(config: &DemoConfig) -> DemoCounts {
 pub fn account_ids(config: &DemoConfig) -> Vec<Arc<str>> {
     gen::Layout::new(config.scale, config.seed).accounts.iter().map(|a| a.id.clone()).collect()
 }
+
+#[cfg(test)]
+mod tests;

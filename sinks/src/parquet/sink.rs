@@ -1,4 +1,5 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
@@ -26,6 +27,10 @@ pub struct ParquetSink {
     store: Arc<dyn ObjectStore>,
     display: String,
     config: ParquetSinkConfig,
+    /// The directory, for a local destination: leftovers of killed runs
+    /// include staging files that object stores do not list, so local
+    /// clean-up works on the directory itself.
+    local_root: Option<PathBuf>,
 }
 
 impl ParquetSink {
@@ -37,12 +42,12 @@ impl ParquetSink {
             .map_err(|e| SinkError::Config(format!("url: cannot create directory `{}`: {e}", dir.display())))?;
         let store = LocalFileSystem::new_with_prefix(&dir)
             .map_err(|source| SinkError::Store { what: format!("cannot open directory `{}`", dir.display()), source })?;
-        Ok(ParquetSink { store: Arc::new(store), display: format!("parquet {}", dir.display()), config })
+        Ok(ParquetSink { store: Arc::new(store), display: format!("parquet {}", dir.display()), config, local_root: Some(dir) })
     }
 
     /// A sink over any object store (tests, S3 later).
     pub fn with_store(store: Arc<dyn ObjectStore>, display: String, config: ParquetSinkConfig) -> Self {
-        ParquetSink { store, display, config }
+        ParquetSink { store, display, config, local_root: None }
     }
 
     /// The object store the sink writes to.
@@ -83,6 +88,7 @@ impl Sink for ParquetSink {
             run_date: run.started_at.format("%Y-%m-%d").to_string(),
             props,
             config: self.config.clone(),
+            local_root: self.local_root.clone(),
             open: HashMap::new(),
             done: BTreeMap::new(),
         }))
@@ -101,6 +107,7 @@ struct ParquetTxn {
     run_date: String,
     props: WriterProperties,
     config: ParquetSinkConfig,
+    local_root: Option<PathBuf>,
     open: HashMap<&'static str, OpenFile>,
     done: BTreeMap<&'static str, Vec<FileEntry>>,
 }
@@ -146,8 +153,13 @@ impl ParquetTxn {
             let _ = inner.abort().await;
         }
         for (t, _) in &self.run.tables {
-            let prefix = Path::from(self.run_prefix(t.name));
-            let _ = delete_prefix(self.store.as_ref(), &prefix).await;
+            let prefix = self.run_prefix(t.name);
+            match &self.local_root {
+                Some(root) => remove_local_dir(&root.join(&prefix)),
+                None => {
+                    let _ = delete_prefix(self.store.as_ref(), &Path::from(prefix)).await;
+                }
+            }
         }
     }
 
@@ -172,20 +184,57 @@ impl ParquetTxn {
             }
         }
         let kept: BTreeSet<&String> = kept.iter().collect();
+        let is_leftover = |id: &str| !kept.contains(&id.to_string()) && *id < *oldest_kept;
         // Every run directory that no kept manifest lists and that is older
         // than the oldest kept run is a leftover.
         for (t, _) in &self.run.tables {
+            if let Some(root) = &self.local_root {
+                for (dir, id) in local_run_dirs(&root.join(t.name)) {
+                    if is_leftover(&id) {
+                        remove_local_dir(&dir);
+                    }
+                }
+                continue;
+            }
             let dates = list_dirs(self.store.as_ref(), &Path::from(t.name)).await?;
             for date in dates {
                 for run_dir in list_dirs(self.store.as_ref(), &date).await? {
                     let Some(id) = run_dir.filename().and_then(|f| f.strip_prefix("run_id=")) else { continue };
-                    if !kept.contains(&id.to_string()) && *id < *oldest_kept {
+                    if is_leftover(id) {
                         delete_prefix(self.store.as_ref(), &run_dir).await?;
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// `<table dir>/run_date=*/run_id=*` directories with their run ids.
+fn local_run_dirs(table_dir: &std::path::Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(dates) = std::fs::read_dir(table_dir) else { return out };
+    for date in dates.flatten() {
+        let Ok(runs) = std::fs::read_dir(date.path()) else { continue };
+        for run in runs.flatten() {
+            if let Some(id) = run.file_name().to_str().and_then(|n| n.strip_prefix("run_id=")) {
+                out.push((run.path(), id.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Removes a run directory and, when it was the last, its date directory.
+fn remove_local_dir(dir: &std::path::Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(dir = %dir.display(), error = %e, "failed to delete a run directory");
+        }
+    }
+    if let Some(parent) = dir.parent() {
+        // Fails (and is left alone) while other runs of that day remain.
+        let _ = std::fs::remove_dir(parent);
     }
 }
 
