@@ -32,7 +32,12 @@ fn default_batch_rows() -> usize {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { sources: Vec::new(), sinks: Vec::new(), max_concurrency: default_concurrency(), batch_rows: default_batch_rows() }
+        Config {
+            sources: Vec::new(),
+            sinks: Vec::new(),
+            max_concurrency: default_concurrency(),
+            batch_rows: default_batch_rows(),
+        }
     }
 }
 
@@ -74,7 +79,11 @@ fn path_text(path: &[Seg]) -> String {
 
 /// Deserializes `value` (found at `path` in `text`) into `T`, turning an
 /// error into `path.key: message (line N)`.
-fn typed<T: serde::de::DeserializeOwned>(text: &str, value: serde_yaml::Value, path: &[Seg]) -> Result<T, String> {
+fn typed<T: serde::de::DeserializeOwned>(
+    text: &str,
+    value: serde_yaml::Value,
+    path: &[Seg],
+) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.inner().to_string();
         let key = e.path().to_string();
@@ -86,7 +95,11 @@ fn typed<T: serde::de::DeserializeOwned>(text: &str, value: serde_yaml::Value, p
 /// `path.key: message (line N)`, with the line where `text` has the key.
 fn at(text: &str, path: &[Seg], key: &str, message: &str) -> String {
     let mut full: Vec<Seg> = path.to_vec();
-    let parts: Vec<String> = key.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect();
+    let parts: Vec<String> = key
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
     for p in &parts {
         match p.split_once('[') {
             Some((k, rest)) => {
@@ -98,7 +111,9 @@ fn at(text: &str, path: &[Seg], key: &str, message: &str) -> String {
             None => full.push(Seg::Key(p)),
         }
     }
-    let line = locate(text, &full).map(|n| format!(" (line {n})")).unwrap_or_default();
+    let line = locate(text, &full)
+        .map(|n| format!(" (line {n})"))
+        .unwrap_or_default();
     let name = path_text(&full);
     if name.is_empty() {
         format!("{message}{line}")
@@ -108,7 +123,11 @@ fn at(text: &str, path: &[Seg], key: &str, message: &str) -> String {
 }
 
 /// Takes `type` out of a source or sink entry.
-fn split_type(text: &str, entry: serde_yaml::Value, path: &[Seg]) -> Result<(String, serde_yaml::Value), String> {
+fn split_type(
+    text: &str,
+    entry: serde_yaml::Value,
+    path: &[Seg],
+) -> Result<(String, serde_yaml::Value), String> {
     let serde_yaml::Value::Mapping(mut map) = entry else {
         return Err(at(text, path, "", "expected a mapping with a `type` key"));
     };
@@ -139,15 +158,27 @@ fn locate(text: &str, path: &[Seg]) -> Option<usize> {
                 let l = lines[i];
                 let key_col = l.len() - l.trim_start().trim_start_matches("- ").trim_start().len();
                 found = Some(i + 1);
-                let next = (i + 1..end).find(|&j| content(lines[j]) && col(lines[j]) <= key_col && !lines[j].trim_start().starts_with("- ") || (content(lines[j]) && col(lines[j]) < key_col)).unwrap_or(end);
+                let next = (i + 1..end)
+                    .find(|&j| {
+                        content(lines[j])
+                            && col(lines[j]) <= key_col
+                            && !lines[j].trim_start().starts_with("- ")
+                            || (content(lines[j]) && col(lines[j]) < key_col)
+                    })
+                    .unwrap_or(end);
                 start = i + 1;
                 end = next;
                 indent = key_col;
             }
             Seg::Index(n) => {
-                let items: Vec<usize> = (start..end).filter(|&i| content(lines[i]) && lines[i].trim_start().starts_with("- ")).collect();
+                let items: Vec<usize> = (start..end)
+                    .filter(|&i| content(lines[i]) && lines[i].trim_start().starts_with("- "))
+                    .collect();
                 let dash = items.iter().map(|&i| col(lines[i])).min()?;
-                let items: Vec<usize> = items.into_iter().filter(|&i| col(lines[i]) == dash).collect();
+                let items: Vec<usize> = items
+                    .into_iter()
+                    .filter(|&i| col(lines[i]) == dash)
+                    .collect();
                 let i = *items.get(*n)?;
                 found = Some(i + 1);
                 start = i;
@@ -176,9 +207,11 @@ pub enum SinkConfig {
 impl Config {
     /// Reads a YAML file; errors name the key path and line.
     pub fn from_file(path: &Path) -> Result<Config, CliError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::usage(format!("cannot read config file `{}`: {e}", path.display())))?;
-        Config::from_yaml(&text).map_err(|e| CliError::usage(format!("config file `{}`: {e}", path.display())))
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!("cannot read config file `{}`: {e}", path.display()))
+        })?;
+        Config::from_yaml(&text)
+            .map_err(|e| CliError::usage(format!("config file `{}`: {e}", path.display())))
     }
 
     /// Parses YAML text. Errors name the key path (`sources[0].scale`) and,
@@ -191,13 +224,25 @@ impl Config {
         // Sources and sinks are parsed one by one after their `type` is
         // known, so that errors carry the full path of the offending key.
         let raw: RawConfig = typed(text, doc, &[])?;
-        let mut config = Config { sources: Vec::new(), sinks: Vec::new(), max_concurrency: raw.max_concurrency, batch_rows: raw.batch_rows };
+        let mut config = Config {
+            sources: Vec::new(),
+            sinks: Vec::new(),
+            max_concurrency: raw.max_concurrency,
+            batch_rows: raw.batch_rows,
+        };
         for (i, entry) in raw.sources.into_iter().enumerate() {
             let path = [Seg::Key("sources"), Seg::Index(i)];
             let (kind, rest) = split_type(text, entry, &path)?;
             config.sources.push(match kind.as_str() {
                 "demo" => SourceConfig::Demo(typed(text, rest, &path)?),
-                other => return Err(at(text, &path, "type", &format!("unknown source type `{other}`, expected `demo`"))),
+                other => {
+                    return Err(at(
+                        text,
+                        &path,
+                        "type",
+                        &format!("unknown source type `{other}`, expected `demo`"),
+                    ))
+                }
             });
         }
         for (i, entry) in raw.sinks.into_iter().enumerate() {
@@ -205,7 +250,14 @@ impl Config {
             let (kind, rest) = split_type(text, entry, &path)?;
             config.sinks.push(match kind.as_str() {
                 "parquet" => SinkConfig::Parquet(typed(text, rest, &path)?),
-                other => return Err(at(text, &path, "type", &format!("unknown sink type `{other}`, expected `parquet`"))),
+                other => {
+                    return Err(at(
+                        text,
+                        &path,
+                        "type",
+                        &format!("unknown sink type `{other}`, expected `parquet`"),
+                    ))
+                }
             });
         }
         Ok(config)
@@ -245,7 +297,9 @@ impl Config {
                 applied = true;
             }
             if !applied {
-                return Err(CliError::usage("--scale and --seed apply to the demo source only"));
+                return Err(CliError::usage(
+                    "--scale and --seed apply to the demo source only",
+                ));
             }
         }
         if let Some(dest) = &a.sink {
@@ -263,10 +317,14 @@ impl Config {
                     "--sink: `{scheme}://` destinations are not supported yet; use a directory or a file:// URL"
                 )));
             }
-            self.sinks = vec![SinkConfig::Parquet(ParquetSinkConfig { url: dest.clone(), ..base })];
+            self.sinks = vec![SinkConfig::Parquet(ParquetSinkConfig {
+                url: dest.clone(),
+                ..base
+            })];
         }
         if self.sinks.is_empty() {
-            self.sinks.push(SinkConfig::Parquet(ParquetSinkConfig::default()));
+            self.sinks
+                .push(SinkConfig::Parquet(ParquetSinkConfig::default()));
         }
         if let Some(k) = a.keep_runs {
             for s in &mut self.sinks {
@@ -284,18 +342,26 @@ impl Config {
     /// Checks every value without I/O.
     pub fn validate(&self) -> Result<(), CliError> {
         if self.max_concurrency == 0 || self.max_concurrency > 1024 {
-            return Err(CliError::usage(format!("max_concurrency: must be between 1 and 1024, got {}", self.max_concurrency)));
+            return Err(CliError::usage(format!(
+                "max_concurrency: must be between 1 and 1024, got {}",
+                self.max_concurrency
+            )));
         }
         if self.batch_rows == 0 || self.batch_rows > 1 << 20 {
-            return Err(CliError::usage(format!("batch_rows: must be between 1 and 1048576, got {}", self.batch_rows)));
+            return Err(CliError::usage(format!(
+                "batch_rows: must be between 1 and 1048576, got {}",
+                self.batch_rows
+            )));
         }
         for (i, s) in self.sources.iter().enumerate() {
             let SourceConfig::Demo(d) = s;
-            d.validate().map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
+            d.validate()
+                .map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
         }
         for (i, s) in self.sinks.iter().enumerate() {
             let SinkConfig::Parquet(p) = s;
-            p.validate().map_err(|e| CliError::usage(format!("sinks[{i}].{e}")))?;
+            p.validate()
+                .map_err(|e| CliError::usage(format!("sinks[{i}].{e}")))?;
         }
         Ok(())
     }
@@ -314,7 +380,9 @@ impl Config {
             .sinks
             .iter()
             .map(|s| match s {
-                SinkConfig::Parquet(p) => serde_json::json!({"type": "parquet", "url": p.url, "keep_runs": p.keep_runs}),
+                SinkConfig::Parquet(p) => {
+                    serde_json::json!({"type": "parquet", "url": p.url, "keep_runs": p.keep_runs})
+                }
             })
             .collect();
         serde_json::json!({"sources": sources, "sinks": sinks, "max_concurrency": self.max_concurrency, "batch_rows": self.batch_rows})
@@ -330,7 +398,10 @@ mod tests {
         let e = Config::from_yaml("sources:\n  - type: demo\n    scal: 3\n").unwrap_err();
         assert!(e.contains("sources[0].scal") && e.contains("line 3"), "{e}");
         let e = Config::from_yaml("sources:\n  - type: demo\n    scale: lots\n").unwrap_err();
-        assert!(e.contains("sources[0].scale") && e.contains("line 3"), "{e}");
+        assert!(
+            e.contains("sources[0].scale") && e.contains("line 3"),
+            "{e}"
+        );
         let e = Config::from_yaml("sinks:\n  - type: nosuch\n").unwrap_err();
         assert!(e.contains("nosuch"), "{e}");
         let e = Config::from_yaml("sources: []\nmax_concurency: 3\n").unwrap_err();
@@ -341,11 +412,20 @@ mod tests {
     fn errors_carry_full_paths_and_lines() {
         let text = "# comment\nmax_concurrency: 4\nsources:\n  - type: demo\n    scale: 1\n  - type: demo\n    seed: 2\n    scale: lots\nsinks:\n  - type: parquet\n    url: x\n    colour: red\n";
         let e = Config::from_yaml(text).unwrap_err();
-        assert!(e.starts_with("sources[1].scale: invalid type") && e.ends_with("(line 8)"), "{e}");
+        assert!(
+            e.starts_with("sources[1].scale: invalid type") && e.ends_with("(line 8)"),
+            "{e}"
+        );
         let e = Config::from_yaml(&text.replace("lots", "3")).unwrap_err();
-        assert!(e.starts_with("sinks[0].colour: unknown field `colour`") && e.ends_with("(line 12)"), "{e}");
+        assert!(
+            e.starts_with("sinks[0].colour: unknown field `colour`") && e.ends_with("(line 12)"),
+            "{e}"
+        );
         let e = Config::from_yaml("sources:\n  - type: gcp\n").unwrap_err();
-        assert_eq!(e, "sources[0].type: unknown source type `gcp`, expected `demo` (line 2)");
+        assert_eq!(
+            e,
+            "sources[0].type: unknown source type `gcp`, expected `demo` (line 2)"
+        );
         let e = Config::from_yaml("sources:\n  - scale: 3\n").unwrap_err();
         assert!(e.contains("sources[0]: missing key `type` (line 2)"), "{e}");
         let e = Config::from_yaml("sources: [1, 2\n").unwrap_err();
@@ -358,7 +438,14 @@ mod tests {
             "sources:\n  - type: demo\n    scale: 3\n    seed: 7\nsinks:\n  - type: parquet\n    url: out\n    keep_runs: 2\nmax_concurrency: 4\n",
         )
         .unwrap();
-        assert_eq!(c.sources, vec![SourceConfig::Demo(DemoConfig { scale: 3, seed: 7, fail_scopes: vec![] })]);
+        assert_eq!(
+            c.sources,
+            vec![SourceConfig::Demo(DemoConfig {
+                scale: 3,
+                seed: 7,
+                fail_scopes: vec![]
+            })]
+        );
         assert_eq!(c.max_concurrency, 4);
         c.validate().unwrap();
     }

@@ -28,12 +28,18 @@ pub struct CliError {
 impl CliError {
     /// Bad usage or configuration (exit 2).
     pub fn usage(msg: impl fmt::Display) -> Self {
-        CliError { code: exit::USAGE, error: anyhow::anyhow!("{msg}") }
+        CliError {
+            code: exit::USAGE,
+            error: anyhow::anyhow!("{msg}"),
+        }
     }
 
     /// A failed run (exit 1).
     pub fn failure(error: impl Into<anyhow::Error>) -> Self {
-        CliError { code: exit::FAILURE, error: error.into() }
+        CliError {
+            code: exit::FAILURE,
+            error: error.into(),
+        }
     }
 }
 

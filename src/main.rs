@@ -23,7 +23,10 @@ use crate::error::{exit, CliError};
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -51,10 +54,15 @@ fn main() {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("CLOUDTAB_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).compact().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .compact()
+            .init(),
     }
 }
 
@@ -65,7 +73,10 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             let text = match a.format {
                 SchemaFormat::Md => markdown(registry),
                 SchemaFormat::Postgres => postgres_ddl(registry, &a.pg_schema),
-                SchemaFormat::Json => serde_json::to_string_pretty(registry.tables()).map_err(CliError::failure)? + "\n",
+                SchemaFormat::Json => {
+                    serde_json::to_string_pretty(registry.tables()).map_err(CliError::failure)?
+                        + "\n"
+                }
             };
             print!("{text}");
             Ok(exit::OK)
@@ -84,8 +95,10 @@ async fn sync(args: SyncArgs, log_format: LogFormat) -> Result<i32, CliError> {
         None => Config::default(),
     };
     let config = file.apply_flags(&args)?;
-    let bars = (args.progress == ProgressMode::Auto && log_format == LogFormat::Text && std::io::stderr().is_terminal())
-        .then(|| progress::Bars::new());
+    let bars = (args.progress == ProgressMode::Auto
+        && log_format == LogFormat::Text
+        && std::io::stderr().is_terminal())
+    .then(|| progress::Bars::new());
     let progress: Arc<dyn Progress> = match &bars {
         Some(b) => b.clone(),
         None => progress::Lines::new(),
@@ -103,6 +116,9 @@ async fn sync(args: SyncArgs, log_format: LogFormat) -> Result<i32, CliError> {
     }
     let outcome = result?;
     summary::print(&outcome, log_format);
-    Ok(if outcome.failed_scopes().next().is_some() { exit::PARTIAL } else { exit::OK })
+    Ok(if outcome.failed_scopes().next().is_some() {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
 }
-

@@ -48,6 +48,10 @@ pub struct Outcome {
     pub scopes: Vec<ScopeReport>,
     /// One per sink: its description and what it committed.
     pub commits: Vec<(String, CommitInfo)>,
+    /// Time spent flattening items into batches.
+    pub flatten_time: Duration,
+    /// Time spent writing batches into the sinks (commit not included).
+    pub write_time: Duration,
 }
 
 impl Outcome {
@@ -63,7 +67,9 @@ pub fn new_run_id(started_at: DateTime<Utc>) -> String {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded from the OS: enough to keep two runs that start
     // in the same millisecond apart.
-    let random = std::collections::hash_map::RandomState::new().build_hasher().finish() as u32;
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish() as u32;
     format!("{}-{random:08x}", started_at.format("%Y%m%dT%H%M%S%.3fZ"))
 }
 
@@ -85,7 +91,13 @@ fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
         .map(|(i, s)| match s {
             SinkConfig::Parquet(p) => ParquetSink::build(p.clone())
                 .map(|s| Box::new(s) as Box<dyn Sink>)
-                .map_err(|e| if e.is_config() { CliError::usage(format!("sinks[{i}].{e}")) } else { CliError::failure(e) }),
+                .map_err(|e| {
+                    if e.is_config() {
+                        CliError::usage(format!("sinks[{i}].{e}"))
+                    } else {
+                        CliError::failure(e)
+                    }
+                }),
         })
         .collect()
 }
@@ -97,7 +109,12 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
     let extractors = build_extractors(config);
     let sinks = build_sinks(config)?;
     for s in &sinks {
-        s.healthcheck().await.map_err(|e| CliError::failure(anyhow::Error::new(e).context(format!("health check of sink `{}` failed", s.describe()))))?;
+        s.healthcheck().await.map_err(|e| {
+            CliError::failure(
+                anyhow::Error::new(e)
+                    .context(format!("health check of sink `{}` failed", s.describe())),
+            )
+        })?;
     }
 
     let started_at = Utc::now();
@@ -116,7 +133,11 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         .filter(|t| !t.is_resource() || table_names.contains(&t.name))
         .map(|t| (t, arrow_schema(t)))
         .collect();
-    let run = RunInfo { run_id: run_id.clone(), started_at, tables };
+    let run = RunInfo {
+        run_id: run_id.clone(),
+        started_at,
+        tables,
+    };
     tracing::info!(run_id = %run_id, scopes = work.len(), sinks = sinks.len(), "run started");
 
     let mut txns: Vec<Box<dyn SinkTransaction>> = Vec::new();
@@ -125,12 +146,18 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
             Ok(t) => txns.push(t),
             Err(e) => {
                 abort_all(txns).await;
-                return Err(CliError::failure(anyhow::Error::new(e).context(format!("failed to start writing to `{}`", s.describe()))));
+                return Err(CliError::failure(
+                    anyhow::Error::new(e)
+                        .context(format!("failed to start writing to `{}`", s.describe())),
+                ));
             }
         }
     }
 
-    let ctx = RunContext { run_id: run_id.clone(), synced_at_micros: started_at.timestamp_micros() };
+    let ctx = RunContext {
+        run_id: run_id.clone(),
+        synced_at_micros: started_at.timestamp_micros(),
+    };
     let mut flattener = Flattener::new(registry, ctx, config.batch_rows);
     let (item_tx, mut item_rx) = mpsc::channel(ITEM_CHANNEL);
     let (batch_tx, batch_rx) = mpsc::channel::<(&'static TableDef, RecordBatch)>(BATCH_CHANNEL);
@@ -139,13 +166,16 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
 
     // Flatten on this task; hand full batches to the writer.
     let mut failure: Option<anyhow::Error> = None;
+    let mut flatten_time = Duration::ZERO;
     while let Some(chunk) = item_rx.recv().await {
+        let t = Instant::now();
         for item in chunk {
             if let Err(e) = flattener.push(item) {
                 failure = Some(anyhow::Error::new(e));
                 break;
             }
         }
+        flatten_time += t.elapsed();
         if failure.is_some() {
             break;
         }
@@ -155,15 +185,20 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
     }
     // Stop the extractors (if we broke out early) and collect the reports.
     drop(item_rx);
-    let scopes = extract.await.map_err(|e| CliError::failure(anyhow::anyhow!("extraction task failed: {e}")))?;
+    let scopes = extract
+        .await
+        .map_err(|e| CliError::failure(anyhow::anyhow!("extraction task failed: {e}")))?;
 
     if failure.is_none() {
         if let Err(e) = add_run_tables(&mut flattener, config, &run, &scopes) {
             failure = Some(e);
         }
     }
-    if failure.is_none() {
-        match flattener.finish() {
+    let t = Instant::now();
+    let finished = failure.is_none().then(|| flattener.finish());
+    flatten_time += t.elapsed();
+    if let Some(finished) = finished {
+        match finished {
             Ok(batches) => {
                 for b in batches {
                     if batch_tx.send(b).await.is_err() {
@@ -175,25 +210,42 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         }
     }
     drop(batch_tx);
-    let (txns, write_result) = writer.await.map_err(|e| CliError::failure(anyhow::anyhow!("writer task failed: {e}")))?;
+    let (txns, write_result, write_time) = writer
+        .await
+        .map_err(|e| CliError::failure(anyhow::anyhow!("writer task failed: {e}")))?;
     if let Some(e) = failure.or(write_result.err()) {
         abort_all(txns).await;
-        return Err(CliError::failure(e.context("the run was aborted; every destination is as it was before")));
+        return Err(CliError::failure(e.context(
+            "the run was aborted; every destination is as it was before",
+        )));
     }
     let mut commits = Vec::new();
     for (sink, txn) in sinks.iter().zip(txns) {
-        let info = txn
-            .commit()
-            .await
-            .map_err(|e| CliError::failure(anyhow::Error::new(e).context(format!("failed to commit to `{}`", sink.describe()))))?;
+        let info = txn.commit().await.map_err(|e| {
+            CliError::failure(
+                anyhow::Error::new(e).context(format!("failed to commit to `{}`", sink.describe())),
+            )
+        })?;
         tracing::info!(sink = %sink.describe(), location = %info.location, files = info.objects, bytes = info.bytes, "committed");
         commits.push((sink.describe(), info));
     }
-    Ok(Outcome { run_id, started_at, duration: clock.elapsed(), counts: flattener.counts().clone(), scopes, commits })
+    Ok(Outcome {
+        run_id,
+        started_at,
+        duration: clock.elapsed(),
+        counts: flattener.counts().clone(),
+        scopes,
+        commits,
+        flatten_time,
+        write_time,
+    })
 }
 
 /// Sends the flattener's full batches; false when the writer is gone.
-async fn send_ready(f: &mut Flattener, tx: &mpsc::Sender<(&'static TableDef, RecordBatch)>) -> bool {
+async fn send_ready(
+    f: &mut Flattener,
+    tx: &mpsc::Sender<(&'static TableDef, RecordBatch)>,
+) -> bool {
     let ready: Vec<_> = f.take_ready().collect();
     for b in ready {
         if tx.send(b).await.is_err() {
@@ -204,19 +256,24 @@ async fn send_ready(f: &mut Flattener, tx: &mpsc::Sender<(&'static TableDef, Rec
 }
 
 /// Writes every batch to every transaction; stops at the first error and
-/// hands the transactions back so they can be committed or aborted.
+/// hands the transactions back so they can be committed or aborted, with
+/// the time spent writing.
 async fn write_batches(
     mut txns: Vec<Box<dyn SinkTransaction>>,
     mut rx: mpsc::Receiver<(&'static TableDef, RecordBatch)>,
-) -> (Vec<Box<dyn SinkTransaction>>, anyhow::Result<()>) {
+) -> (Vec<Box<dyn SinkTransaction>>, anyhow::Result<()>, Duration) {
+    let mut busy = Duration::ZERO;
     while let Some((table, batch)) = rx.recv().await {
-        for t in txns.iter_mut() {
-            if let Err(e) = t.write(table, batch.clone()).await {
-                return (txns, Err(anyhow::Error::new(e)));
+        let t = Instant::now();
+        for txn in txns.iter_mut() {
+            if let Err(e) = txn.write(table, batch.clone()).await {
+                let e = anyhow::Error::new(e);
+                return (txns, Err(e), busy + t.elapsed());
             }
         }
+        busy += t.elapsed();
     }
-    (txns, Ok(()))
+    (txns, Ok(()), busy)
 }
 
 async fn abort_all(txns: Vec<Box<dyn SinkTransaction>>) {
@@ -227,7 +284,12 @@ async fn abort_all(txns: Vec<Box<dyn SinkTransaction>>) {
     }
 }
 
-fn add_run_tables(f: &mut Flattener, config: &Config, run: &RunInfo, scopes: &[ScopeReport]) -> anyhow::Result<()> {
+fn add_run_tables(
+    f: &mut Flattener,
+    config: &Config,
+    run: &RunInfo,
+    scopes: &[ScopeReport],
+) -> anyhow::Result<()> {
     for s in scopes {
         f.push_row(
             SCOPES_TABLE,
@@ -274,5 +336,8 @@ fn add_run_tables(f: &mut Flattener, config: &Config, run: &RunInfo, scopes: &[S
 }
 
 fn micros(t: DateTime<Utc>) -> Value {
-    Value::Timestamp { secs: t.timestamp(), nanos: t.timestamp_subsec_nanos() }
+    Value::Timestamp {
+        secs: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos(),
+    }
 }

@@ -27,7 +27,11 @@ impl Bars {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        let bars = Arc::new(Bars { multi, total, running: Mutex::new(HashMap::new()) });
+        let bars = Arc::new(Bars {
+            multi,
+            total,
+            running: Mutex::new(HashMap::new()),
+        });
         // Scope bars read their counters a few times a second.
         let ticker = Arc::downgrade(&bars);
         std::thread::spawn(move || loop {
@@ -57,8 +61,10 @@ impl Progress for Bars {
     fn started(&self, scope: &Scope, counters: Arc<Counters>) {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(
-            ProgressStyle::with_template("  {spinner} {prefix:40} {pos:>9} resources {per_sec:>12}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template(
+                "  {spinner} {prefix:40} {pos:>9} resources {per_sec:>12}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_prefix(scope.to_string());
         if let Ok(mut r) = self.running.lock() {
@@ -98,7 +104,13 @@ impl Lines {
     /// Progress lines.
     pub fn new() -> Arc<Self> {
         let now = Instant::now();
-        Arc::new(Lines { total: AtomicU64::new(0), done: AtomicU64::new(0), resources: AtomicU64::new(0), start: now, last: Mutex::new(now) })
+        Arc::new(Lines {
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            resources: AtomicU64::new(0),
+            start: now,
+            last: Mutex::new(now),
+        })
     }
 }
 
@@ -119,7 +131,9 @@ impl Progress for Lines {
         } else {
             tracing::debug!(scope = %r.scope, resources = r.resources, edges = r.edges, ms = r.duration.as_millis() as u64, "scope done");
         }
-        let Ok(mut last) = self.last.lock() else { return };
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
         if done == self.total.load(Ordering::Relaxed) || last.elapsed() >= Duration::from_secs(5) {
             *last = Instant::now();
             let secs = self.start.elapsed().as_secs_f64().max(1e-3);

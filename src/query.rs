@@ -14,7 +14,9 @@ use arrow::record_batch::RecordBatch;
 use cloudtab_schema::{quote_ident, Registry};
 use cloudtab_sinks::parquet::{latest_manifest, Manifest, ParquetSinkConfig};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::local::LocalFileSystem;
@@ -24,7 +26,9 @@ use crate::error::CliError;
 
 /// Opens the newest snapshot under `data` as a DataFusion session.
 pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), CliError> {
-    let dir = ParquetSinkConfig::for_url(data).local_path().map_err(|e| CliError::usage(format!("--data: {e}")))?;
+    let dir = ParquetSinkConfig::for_url(data)
+        .local_path()
+        .map_err(|e| CliError::usage(format!("--data: {e}")))?;
     if !dir.is_dir() {
         return Err(CliError::failure(anyhow::anyhow!(
             "no snapshot at `{}`: the directory does not exist; run `cloudtab sync --sink {}` first",
@@ -32,15 +36,27 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
             data
         )));
     }
-    let dir = dir.canonicalize().with_context(|| format!("cannot open `{}`", dir.display())).map_err(CliError::failure)?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot open `{}`", dir.display()))
+        .map_err(CliError::failure)?;
     let store = LocalFileSystem::new_with_prefix(&dir).map_err(CliError::failure)?;
     let manifest = latest_manifest(&store)
         .await
         .map_err(CliError::failure)?
-        .ok_or_else(|| CliError::failure(anyhow::anyhow!("no committed snapshot in `{}`; run `cloudtab sync` first", dir.display())))?;
+        .ok_or_else(|| {
+            CliError::failure(anyhow::anyhow!(
+                "no committed snapshot in `{}`; run `cloudtab sync` first",
+                dir.display()
+            ))
+        })?;
 
     let mut config = SessionConfig::new();
-    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
     let ctx = SessionContext::new_with_config(config);
     register_functions(&ctx);
     for (name, table) in &manifest.tables {
@@ -51,15 +67,22 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("bad file path in manifest of run `{}`", manifest.run_id))
             .map_err(CliError::failure)?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let listing = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
         let listing = listing
             .infer_schema(&ctx.state())
             .await
-            .with_context(|| format!("cannot read the files of table `{name}` (run `{}`)", manifest.run_id))
+            .with_context(|| {
+                format!(
+                    "cannot read the files of table `{name}` (run `{}`)",
+                    manifest.run_id
+                )
+            })
             .map_err(CliError::failure)?;
         let provider = ListingTable::try_new(listing).map_err(CliError::failure)?;
-        ctx.register_table(name.as_str(), Arc::new(provider)).map_err(CliError::failure)?;
+        ctx.register_table(name.as_str(), Arc::new(provider))
+            .map_err(CliError::failure)?;
     }
     register_resources_view(&ctx, &manifest).await?;
     Ok((ctx, manifest))
@@ -70,7 +93,10 @@ fn file_url(dir: &Path, rel: &str) -> String {
 }
 
 /// `_resources`: the base columns of every resource table, with `kind`.
-async fn register_resources_view(ctx: &SessionContext, manifest: &Manifest) -> Result<(), CliError> {
+async fn register_resources_view(
+    ctx: &SessionContext,
+    manifest: &Manifest,
+) -> Result<(), CliError> {
     let registry = Registry::builtin();
     let cols = "_id, _run_id, _synced_at, cloud, account_id, account_name, region, zone, id, name, arn, ctime, mtime, atime, tags";
     let parts: Vec<String> = manifest
@@ -109,7 +135,9 @@ fn json_get(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> 
     let docs = docs.as_any().downcast_ref::<StringArray>();
     let keys = keys.as_any().downcast_ref::<StringArray>();
     let (Some(docs), Some(keys)) = (docs, keys) else {
-        return Err(datafusion::error::DataFusionError::Execution("json_get takes two text arguments".into()));
+        return Err(datafusion::error::DataFusionError::Execution(
+            "json_get takes two text arguments".into(),
+        ));
     };
     let out: StringArray = (0..docs.len())
         .map(|i| {
@@ -130,13 +158,31 @@ fn json_get(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> 
 /// Runs `sql` against the snapshot at `data` and prints the result.
 pub async fn run(data: &str, sql: &str, format: QueryFormat) -> Result<(), CliError> {
     let (ctx, _) = open_snapshot(data).await?;
-    let df = ctx.sql(sql).await.map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
+    let df = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
     let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await.map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
     let mut out = std::io::stdout().lock();
-    print_batches(&mut out, schema, &batches, format).map_err(CliError::failure)?;
-    out.flush().ok();
-    Ok(())
+    let printed = print_batches(&mut out, schema, &batches, format).and_then(|()| Ok(out.flush()?));
+    match printed {
+        // The reader went away (`| head`): not an error.
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other.map_err(CliError::failure),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<arrow::error::ArrowError>()
+                .is_some_and(|a| a.to_string().contains("Broken pipe"))
+    })
 }
 
 fn print_batches(
@@ -151,7 +197,9 @@ fn print_batches(
             writeln!(out, "{table}")?;
         }
         QueryFormat::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(out);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out);
             for b in batches {
                 w.write(b)?;
             }

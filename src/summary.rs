@@ -27,6 +27,8 @@ pub fn json(o: &Outcome) -> serde_json::Value {
         "started_at": o.started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "status": if o.failed_scopes().next().is_some() { "partial" } else { "ok" },
         "duration_ms": o.duration.as_millis() as u64,
+        "flatten_ms": o.flatten_time.as_millis() as u64,
+        "write_ms": o.write_time.as_millis() as u64,
         "tables": o.counts.rows,
         "resources": o.counts.resources,
         "edges": o.counts.edges,
@@ -42,28 +44,59 @@ pub fn text(o: &Outcome) -> String {
     let mut s = String::new();
     let secs = o.duration.as_secs_f64();
     let failed = o.failed_scopes().count();
-    let _ = writeln!(s, "run {}: {} in {secs:.1} s", o.run_id, if failed == 0 { "ok" } else { "partial" });
-    let width = o.counts.rows.keys().map(|k| k.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(
+        s,
+        "run {}: {} in {secs:.1} s",
+        o.run_id,
+        if failed == 0 { "ok" } else { "partial" }
+    );
+    let width = o
+        .counts
+        .rows
+        .keys()
+        .map(|k| k.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let _ = writeln!(s, "  {:<width$}  {:>12}", "table", "rows");
     for (t, n) in &o.counts.rows {
         let _ = writeln!(s, "  {t:<width$}  {n:>12}");
     }
-    let edges: Vec<String> = o.counts.edges.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let edges: Vec<String> = o
+        .counts
+        .edges
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(
         s,
         "  resources {} ({:.0}/s), edges {} ({}), issues {}",
         o.counts.resources,
         o.counts.resources as f64 / secs.max(1e-3),
         o.counts.edges.values().sum::<u64>(),
-        if edges.is_empty() { "none".to_string() } else { edges.join(", ") },
+        if edges.is_empty() {
+            "none".to_string()
+        } else {
+            edges.join(", ")
+        },
         o.counts.issues
     );
     let _ = writeln!(s, "  scopes {} ({} failed)", o.scopes.len(), failed);
     for f in o.failed_scopes() {
-        let _ = writeln!(s, "    {} {}: {}", f.scope, f.status.as_str(), f.error.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            s,
+            "    {} {}: {}",
+            f.scope,
+            f.status.as_str(),
+            f.error.as_deref().unwrap_or("")
+        );
     }
     for (sink, c) in &o.commits {
-        let _ = writeln!(s, "  committed to {sink}: {} ({} files, {} bytes)", c.location, c.objects, c.bytes);
+        let _ = writeln!(
+            s,
+            "  committed to {sink}: {} ({} files, {} bytes)",
+            c.location, c.objects, c.bytes
+        );
     }
     s
 }

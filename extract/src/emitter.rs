@@ -37,7 +37,11 @@ pub struct Emitter {
 impl Emitter {
     /// An emitter that sends into `tx`.
     pub fn new(tx: mpsc::Sender<ItemChunk>) -> Self {
-        Emitter { tx, buf: Vec::with_capacity(CHUNK), counters: Arc::default() }
+        Emitter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+            counters: Arc::default(),
+        }
     }
 
     /// Counters of this emitter and its clones.
@@ -48,7 +52,11 @@ impl Emitter {
     /// Another emitter into the same channel with the same counters and an
     /// empty buffer (for work moved to another thread).
     pub fn clone_empty(&self) -> Self {
-        Emitter { tx: self.tx.clone(), buf: Vec::with_capacity(CHUNK), counters: self.counters.clone() }
+        Emitter {
+            tx: self.tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+            counters: self.counters.clone(),
+        }
     }
 
     fn count(&self, item: &Item) {
@@ -75,8 +83,18 @@ impl Emitter {
     }
 
     /// Sends an edge.
-    pub async fn edge(&mut self, from: &ResourceRef, to: &ResourceRef, edge_type: EdgeType) -> Result<(), PipelineClosed> {
-        self.emit(Item::Edge(Edge { from: from.clone(), to: to.clone(), edge_type })).await
+    pub async fn edge(
+        &mut self,
+        from: &ResourceRef,
+        to: &ResourceRef,
+        edge_type: EdgeType,
+    ) -> Result<(), PipelineClosed> {
+        self.emit(Item::Edge(Edge {
+            from: from.clone(),
+            to: to.clone(),
+            edge_type,
+        }))
+        .await
     }
 
     /// Sends what is buffered.

@@ -62,7 +62,11 @@ pub async fn run_scopes(
                 (Ok(stats), Ok(())) => (ScopeStatus::Ok, stats, None),
                 (Ok(stats), Err(e)) => (ScopeStatus::Failed, stats, Some(e.to_string())),
                 (Err(e), _) => {
-                    let status = if e.status == ScopeStatus::Ok { ScopeStatus::Failed } else { e.status };
+                    let status = if e.status == ScopeStatus::Ok {
+                        ScopeStatus::Failed
+                    } else {
+                        e.status
+                    };
                     (status, e.stats, Some(e.message))
                 }
             };
@@ -85,7 +89,9 @@ pub async fn run_scopes(
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, report)) => reports[i] = Some(report),
-            Err(e) => tracing::error!(error = %e, "a scope task panicked; its scope is reported as failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "a scope task panicked; its scope is reported as failed")
+            }
         }
     }
     reports
@@ -100,7 +106,9 @@ pub async fn run_scopes(
                 stats: Default::default(),
                 started_at: Utc::now(),
                 duration: Default::default(),
-                error: Some("the scope's task panicked: this is a bug in cloudtab, please report it".into()),
+                error: Some(
+                    "the scope's task panicked: this is a bug in cloudtab, please report it".into(),
+                ),
             })
         })
         .collect()

@@ -21,7 +21,11 @@ pub struct Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}/{}", self.cloud, self.account_id, self.region, self.service)
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.cloud, self.account_id, self.region, self.service
+        )
     }
 }
 
@@ -87,12 +91,20 @@ pub struct ScopeError {
 impl ScopeError {
     /// A scope the credentials may not read.
     pub fn denied(message: impl Into<String>) -> Self {
-        ScopeError { status: ScopeStatus::Denied, message: message.into(), stats: ScopeStats::default() }
+        ScopeError {
+            status: ScopeStatus::Denied,
+            message: message.into(),
+            stats: ScopeStats::default(),
+        }
     }
 
     /// A scope that failed for any other reason.
     pub fn failed(message: impl Into<String>) -> Self {
-        ScopeError { status: ScopeStatus::Failed, message: message.into(), stats: ScopeStats::default() }
+        ScopeError {
+            status: ScopeStatus::Failed,
+            message: message.into(),
+            stats: ScopeStats::default(),
+        }
     }
 }
 

@@ -101,7 +101,11 @@ impl TableBuilder {
         TableBuilder {
             def,
             schema: arrow_schema(def),
-            columns: def.columns.iter().map(|c| ColumnBuilder::new(c.ty, 0)).collect(),
+            columns: def
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty, 0))
+                .collect(),
             rows: 0,
             capacity,
         }

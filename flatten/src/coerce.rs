@@ -40,7 +40,9 @@ pub(crate) fn append(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
         }),
         ColumnBuilder::Float64(f) => to_f64(v).map(|n| f.append_value(n)),
         ColumnBuilder::Bool(bb) => to_bool(v).map(|x| bb.append_value(x)),
-        ColumnBuilder::Time(t) => to_micros(v).map(|m| t.append_value(m)).map_err(|e| e.to_string()),
+        ColumnBuilder::Time(t) => to_micros(v)
+            .map(|m| t.append_value(m))
+            .map_err(|e| e.to_string()),
     };
     if r.is_err() {
         b.append_null();
@@ -60,7 +62,9 @@ pub(crate) fn append_json(b: &mut ColumnBuilder, v: &Value) -> Result<(), String
         Value::Json(j) => t.append_value(j.to_string()),
         Value::Text(s) => t.append_value(serde_json::Value::String(s.clone()).to_string()),
         Value::Bool(x) => t.append_value(if *x { "true" } else { "false" }),
-        Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => t.append_value(n.to_string()),
+        Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => {
+            t.append_value(n.to_string())
+        }
         Value::Float(f) => match serde_json::Number::from_f64(*f) {
             Some(n) => t.append_value(n.to_string()),
             None => {
@@ -106,8 +110,13 @@ fn to_i64(v: &Value) -> Result<i64, String> {
         Value::Float(f) if f.fract() == 0.0 && *f >= -9.2e18 && *f <= 9.2e18 => Ok(*f as i64),
         Value::Float(_) => Err("not a whole number that fits in 64 bits".into()),
         Value::Bool(_) => Err("a boolean is not an integer".into()),
-        Value::Text(s) => s.trim().parse::<i64>().map_err(|_| "text is not an integer".into()),
-        Value::Json(serde_json::Value::Number(n)) => n.as_i64().ok_or_else(|| "JSON number is not a 64-bit integer".into()),
+        Value::Text(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| "text is not an integer".into()),
+        Value::Json(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| "JSON number is not a 64-bit integer".into()),
         _ => Err("value is not an integer".into()),
     }
 }
@@ -116,8 +125,13 @@ fn to_f64(v: &Value) -> Result<f64, String> {
     match v {
         Value::Float(f) => Ok(*f),
         Value::Int(n) => Ok(*n as f64),
-        Value::Text(s) => s.trim().parse::<f64>().map_err(|_| "text is not a number".into()),
-        Value::Json(serde_json::Value::Number(n)) => n.as_f64().ok_or_else(|| "JSON number out of range".into()),
+        Value::Text(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| "text is not a number".into()),
+        Value::Json(serde_json::Value::Number(n)) => {
+            n.as_f64().ok_or_else(|| "JSON number out of range".into())
+        }
         _ => Err("value is not a number".into()),
     }
 }

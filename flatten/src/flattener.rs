@@ -91,14 +91,28 @@ impl Flattener {
             .iter()
             .map(|t| TableBuilder::new(t, batch_rows))
             .collect();
-        let index: HashMap<_, _> = tables.iter().enumerate().map(|(i, t)| (t.def.name, i)).collect();
+        let index: HashMap<_, _> = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.def.name, i))
+            .collect();
         let own_index = tables
             .iter()
-            .map(|t| t.def.own_columns().iter().enumerate().map(|(i, c)| (c.name, i)).collect())
+            .map(|t| {
+                t.def
+                    .own_columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.name, i))
+                    .collect()
+            })
             .collect();
         let edges = index.get(EDGES_TABLE).copied().unwrap_or(usize::MAX);
         let issues = index.get(ISSUES_TABLE).copied().unwrap_or(usize::MAX);
-        assert!(edges != usize::MAX && issues != usize::MAX, "registry lacks system tables");
+        assert!(
+            edges != usize::MAX && issues != usize::MAX,
+            "registry lacks system tables"
+        );
         Flattener {
             ctx,
             batch_rows,
@@ -148,7 +162,11 @@ impl Flattener {
         let t = self.table_index(table)?;
         let def = self.tables[t].def;
         if values.len() != def.columns.len() {
-            return Err(FlattenError::Arity { table: def.name, want: def.columns.len(), got: values.len() });
+            return Err(FlattenError::Arity {
+                table: def.name,
+                want: def.columns.len(),
+                got: values.len(),
+            });
         }
         self.tables[t].start_row();
         for (i, v) in values.iter().enumerate() {
@@ -166,14 +184,20 @@ impl Flattener {
     }
 
     fn table_index(&self, table: &str) -> Result<usize, FlattenError> {
-        self.index.get(table).copied().ok_or_else(|| FlattenError::UnknownTable(table.to_string()))
+        self.index
+            .get(table)
+            .copied()
+            .ok_or_else(|| FlattenError::UnknownTable(table.to_string()))
     }
 
     fn push_resource(&mut self, r: &Resource) -> Result<(), FlattenError> {
         let t = self.table_index(r.table)?;
         let def = self.tables[t].def;
         if !def.is_resource() {
-            return Err(FlattenError::UnknownTable(format!("{} (not a resource table)", r.table)));
+            return Err(FlattenError::UnknownTable(format!(
+                "{} (not a resource table)",
+                r.table
+            )));
         }
         let uid = resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id);
         tags_json(&r.tags, &mut self.scratch_json);
@@ -212,13 +236,21 @@ impl Flattener {
                 _ => self.own_index[t].get(name).copied(),
             };
             let Some(i) = i.filter(|&i| !self.scratch_set[i]) else {
-                let reason = if i.is_some() { "column given twice; first value kept" } else { "column not in the table's schema" };
+                let reason = if i.is_some() {
+                    "column given twice; first value kept"
+                } else {
+                    "column not in the table's schema"
+                };
                 self.issue(def.name, name, Some(&uid), v, reason)?;
                 continue;
             };
             self.scratch_set[i] = true;
             let col = &mut self.tables[t].columns[base + i];
-            let res = if own[i].ty == ColumnType::Json { coerce::append_json(col, v) } else { coerce::append(col, v) };
+            let res = if own[i].ty == ColumnType::Json {
+                coerce::append_json(col, v)
+            } else {
+                coerce::append(col, v)
+            };
             if let Err(reason) = res {
                 self.issue(def.name, own[i].name, Some(&uid), v, &reason)?;
             }
@@ -234,8 +266,20 @@ impl Flattener {
 
     fn push_edge(&mut self, e: &Edge) -> Result<(), FlattenError> {
         let t = self.edges;
-        let from = resource_uid(e.from.cloud, &e.from.account_id, &e.from.region, e.from.table, &e.from.id);
-        let to = resource_uid(e.to.cloud, &e.to.account_id, &e.to.region, e.to.table, &e.to.id);
+        let from = resource_uid(
+            e.from.cloud,
+            &e.from.account_id,
+            &e.from.region,
+            e.from.table,
+            &e.from.id,
+        );
+        let to = resource_uid(
+            e.to.cloud,
+            &e.to.account_id,
+            &e.to.region,
+            e.to.table,
+            &e.to.id,
+        );
         self.tables[t].start_row();
         let cols = &mut self.tables[t].columns;
         text(&mut cols[0], Some(&from));
@@ -284,7 +328,10 @@ impl Flattener {
         let def = self.tables[t].def;
         let batch = self.tables[t]
             .finish()
-            .map_err(|source| FlattenError::Arrow { table: def.name, source })?;
+            .map_err(|source| FlattenError::Arrow {
+                table: def.name,
+                source,
+            })?;
         self.ready.push((def, batch));
         Ok(())
     }

@@ -106,7 +106,9 @@ pub fn parse_text(raw: &str) -> Result<Micros, TimeError> {
     }
     let b = s.as_bytes();
     // An epoch number: optional sign, digits, optional fraction.
-    let looks_numeric = b.iter().all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'-' || *c == b'+')
+    let looks_numeric = b
+        .iter()
+        .all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'-' || *c == b'+')
         && b.iter().any(|c| c.is_ascii_digit())
         && !(b.len() >= 5 && b[4] == b'-' && b[..4].iter().all(u8::is_ascii_digit));
     if looks_numeric {
@@ -132,7 +134,9 @@ impl Cursor<'_> {
         if end > self.b.len() || !self.b[self.pos..end].iter().all(u8::is_ascii_digit) {
             return Err(TimeError::Malformed(what));
         }
-        let v = self.b[self.pos..end].iter().fold(0u32, |a, d| a * 10 + (d - b'0') as u32);
+        let v = self.b[self.pos..end]
+            .iter()
+            .fold(0u32, |a, d| a * 10 + (d - b'0') as u32);
         self.pos = end;
         Ok(v)
     }
@@ -216,7 +220,9 @@ fn parse_iso(b: &[u8]) -> Result<Micros, TimeError> {
     if c.pos != b.len() {
         return Err(TimeError::Malformed("unexpected text after the zone"));
     }
-    let days = date.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days();
+    let days = date
+        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
+        .num_days();
     let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset_secs;
     checked(secs as i128 * MICROS_PER_SEC as i128 + micros as i128)
 }
@@ -228,7 +234,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn utc(s: &str) -> Micros {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc).timestamp_micros()
+        DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&Utc)
+            .timestamp_micros()
     }
 
     #[test]
@@ -271,11 +280,27 @@ mod tests {
     #[test]
     fn unreadable_values_are_errors_not_panics() {
         for raw in [
-            "", "   ", "yesterday", "2024-13-01T00:00:00Z", "2023-02-29", "2024-02-30T00:00:00Z",
-            "2024-02-29T24:00:00Z", "2024-02-29T23:61:00Z", "2024-02-29T23:59:59.Z",
-            "2024-02-29T23:59:59.1234567890Z", "2024-02-29T23:59:59+25:00", "2024-02-29T23:59:59 UTC",
-            "24-02-29", "2024/02/29", "1.2.3", "--5", "99999999999999999999", "9999-12-31T23:59:59-01:00",
-            "0000-12-31T00:00:00Z", "2024-02-29T23:59:59Zjunk", "ñ",
+            "",
+            "   ",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29",
+            "2024-02-30T00:00:00Z",
+            "2024-02-29T24:00:00Z",
+            "2024-02-29T23:61:00Z",
+            "2024-02-29T23:59:59.Z",
+            "2024-02-29T23:59:59.1234567890Z",
+            "2024-02-29T23:59:59+25:00",
+            "2024-02-29T23:59:59 UTC",
+            "24-02-29",
+            "2024/02/29",
+            "1.2.3",
+            "--5",
+            "99999999999999999999",
+            "9999-12-31T23:59:59-01:00",
+            "0000-12-31T00:00:00Z",
+            "2024-02-29T23:59:59Zjunk",
+            "ñ",
         ] {
             assert!(parse_text(raw).is_err(), "{raw:?} should be an error");
         }
@@ -283,14 +308,26 @@ mod tests {
 
     #[test]
     fn epoch_magnitude_rule() {
-        assert_eq!(from_epoch_guess(99_999_999_999), Ok(99_999_999_999 * 1_000_000));
-        assert_eq!(from_epoch_guess(100_000_000_000), Ok(100_000_000_000 * 1000));
+        assert_eq!(
+            from_epoch_guess(99_999_999_999),
+            Ok(99_999_999_999 * 1_000_000)
+        );
+        assert_eq!(
+            from_epoch_guess(100_000_000_000),
+            Ok(100_000_000_000 * 1000)
+        );
         assert_eq!(from_epoch_guess(-1_000), Ok(-1_000_000_000));
-        assert_eq!(from_epoch_millis(1_700_000_000_123), Ok(1_700_000_000_123_000));
+        assert_eq!(
+            from_epoch_millis(1_700_000_000_123),
+            Ok(1_700_000_000_123_000)
+        );
         assert_eq!(from_epoch_seconds(i64::MAX), Err(TimeError::OutOfRange));
         assert_eq!(from_secs_nanos(1, 999_999_999), Ok(1_999_999));
         assert!(from_secs_nanos(1, 1_000_000_000).is_err());
-        assert_eq!(from_epoch_float(f64::NAN), Err(TimeError::Malformed("not a finite number")));
+        assert_eq!(
+            from_epoch_float(f64::NAN),
+            Err(TimeError::Malformed("not a finite number"))
+        );
     }
 
     fn instant() -> impl Strategy<Value = Micros> {

@@ -27,15 +27,28 @@ pub fn postgres_ddl(registry: &Registry, schema: &str) -> String {
         let _ = writeln!(out, "\nCREATE TABLE IF NOT EXISTS {qt} (");
         for (i, c) in t.columns.iter().enumerate() {
             let null = if c.nullable { "" } else { " NOT NULL" };
-            let comma = if i + 1 < t.columns.len() || !t.primary_key.is_empty() { "," } else { "" };
-            let _ = writeln!(out, "    {} {}{null}{comma}", quote_ident(c.name), c.ty.postgres_name());
+            let comma = if i + 1 < t.columns.len() || !t.primary_key.is_empty() {
+                ","
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "    {} {}{null}{comma}",
+                quote_ident(c.name),
+                c.ty.postgres_name()
+            );
         }
         if !t.primary_key.is_empty() {
             let pk: Vec<_> = t.primary_key.iter().map(|k| quote_ident(k)).collect();
             let _ = writeln!(out, "    PRIMARY KEY ({})", pk.join(", "));
         }
         out.push_str(");\n");
-        let _ = writeln!(out, "COMMENT ON TABLE {qt} IS {};", quote_literal(t.description));
+        let _ = writeln!(
+            out,
+            "COMMENT ON TABLE {qt} IS {};",
+            quote_literal(t.description)
+        );
         for c in &t.columns {
             let _ = writeln!(
                 out,

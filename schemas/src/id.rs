@@ -28,15 +28,33 @@ mod tests {
 
     #[test]
     fn uid_is_stable_and_separates_parts() {
-        let a = resource_uid("aws", "123456789012", "us-east-1", "aws_ec2_instance", "i-1");
+        let a = resource_uid(
+            "aws",
+            "123456789012",
+            "us-east-1",
+            "aws_ec2_instance",
+            "i-1",
+        );
         assert_eq!(a.len(), 32);
-        assert_eq!(a, resource_uid("aws", "123456789012", "us-east-1", "aws_ec2_instance", "i-1"));
+        assert_eq!(
+            a,
+            resource_uid(
+                "aws",
+                "123456789012",
+                "us-east-1",
+                "aws_ec2_instance",
+                "i-1"
+            )
+        );
         // Moving characters between parts must change the id.
         assert_ne!(
             resource_uid("aws", "1", "2", "k", "x"),
             resource_uid("aws", "12", "", "k", "x")
         );
         // Pinned: the id must never change between versions.
-        assert_eq!(a, "e028b37466b1234f7f258fc0f1f72c2e", "the id algorithm must never change");
+        assert_eq!(
+            a, "e028b37466b1234f7f258fc0f1f72c2e",
+            "the id algorithm must never change"
+        );
     }
 }

@@ -31,14 +31,33 @@ impl Registry {
         let mut by_name = BTreeMap::new();
         for (i, t) in tables.iter().enumerate() {
             assert!(is_valid_name(t.name), "bad table name {}", t.name);
-            assert!(by_name.insert(t.name, i).is_none(), "duplicate table {}", t.name);
+            assert!(
+                by_name.insert(t.name, i).is_none(),
+                "duplicate table {}",
+                t.name
+            );
             let mut seen = std::collections::HashSet::new();
             for c in &t.columns {
-                assert!(is_valid_name(c.name), "bad column name {}.{}", t.name, c.name);
-                assert!(seen.insert(c.name), "duplicate column {}.{}", t.name, c.name);
+                assert!(
+                    is_valid_name(c.name),
+                    "bad column name {}.{}",
+                    t.name,
+                    c.name
+                );
+                assert!(
+                    seen.insert(c.name),
+                    "duplicate column {}.{}",
+                    t.name,
+                    c.name
+                );
             }
             for k in &t.primary_key {
-                assert!(seen.contains(k), "primary key {}.{} is not a column", t.name, k);
+                assert!(
+                    seen.contains(k),
+                    "primary key {}.{} is not a column",
+                    t.name,
+                    k
+                );
             }
         }
         Registry { tables, by_name }
@@ -68,7 +87,14 @@ mod tests {
     #[test]
     fn builtin_registry_is_well_formed() {
         let r = Registry::builtin();
-        for name in ["_edges", "_runs", "_scopes", "_issues", "aws_ec2_instance", "aws_sqs_queue"] {
+        for name in [
+            "_edges",
+            "_runs",
+            "_scopes",
+            "_issues",
+            "aws_ec2_instance",
+            "aws_sqs_queue",
+        ] {
             assert!(r.get(name).is_some(), "{name} missing");
         }
         for t in r.resource_tables() {
@@ -84,8 +110,21 @@ mod tests {
         assert_eq!(
             names,
             [
-                "_id", "_run_id", "_synced_at", "cloud", "account_id", "account_name", "region",
-                "zone", "id", "name", "arn", "ctime", "mtime", "atime", "tags"
+                "_id",
+                "_run_id",
+                "_synced_at",
+                "cloud",
+                "account_id",
+                "account_name",
+                "region",
+                "zone",
+                "id",
+                "name",
+                "arn",
+                "ctime",
+                "mtime",
+                "atime",
+                "tags"
             ]
         );
     }

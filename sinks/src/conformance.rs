@@ -34,7 +34,11 @@ fn tables() -> Vec<(&'static TableDef, arrow::datatypes::SchemaRef)> {
 }
 
 fn run(id: &str) -> RunInfo {
-    RunInfo { run_id: id.to_string(), started_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(), tables: tables() }
+    RunInfo {
+        run_id: id.to_string(),
+        started_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        tables: tables(),
+    }
 }
 
 /// A batch of `_issues` whose `reason` column holds `reasons`.
@@ -70,40 +74,77 @@ async fn reasons(reader: &dyn SnapshotReader) -> Option<Vec<Option<String>>> {
 pub async fn check_commit_makes_rows_visible(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     sink.healthcheck().await.unwrap();
     let mut t = sink.begin(&run("r1")).await.unwrap();
-    t.write(issues_def(), issues_batch("r1", &["a", "b"])).await.unwrap();
-    t.write(issues_def(), issues_batch("r1", &["c"])).await.unwrap();
+    t.write(issues_def(), issues_batch("r1", &["a", "b"]))
+        .await
+        .unwrap();
+    t.write(issues_def(), issues_batch("r1", &["c"]))
+        .await
+        .unwrap();
     t.commit().await.unwrap();
-    assert_eq!(reasons(reader).await, Some(vec![Some("a".into()), Some("b".into()), Some("c".into())]));
-    assert_eq!(reader.text_column("_edges", "from_id").await, Some(vec![]), "an empty table is part of the snapshot");
+    assert_eq!(
+        reasons(reader).await,
+        Some(vec![Some("a".into()), Some("b".into()), Some("c".into())])
+    );
+    assert_eq!(
+        reader.text_column("_edges", "from_id").await,
+        Some(vec![]),
+        "an empty table is part of the snapshot"
+    );
 }
 
 /// An aborted run, and a run not yet committed, leave the previous
 /// snapshot as it was; the next run replaces it entirely.
 pub async fn check_abort_and_rerun(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     let mut t = sink.begin(&run("r1")).await.unwrap();
-    t.write(issues_def(), issues_batch("r1", &["old"])).await.unwrap();
+    t.write(issues_def(), issues_batch("r1", &["old"]))
+        .await
+        .unwrap();
     t.commit().await.unwrap();
 
     let mut t = sink.begin(&run("r2")).await.unwrap();
-    t.write(issues_def(), issues_batch("r2", &["new"])).await.unwrap();
-    assert_eq!(reasons(reader).await, Some(vec![Some("old".into())]), "uncommitted rows are invisible");
+    t.write(issues_def(), issues_batch("r2", &["new"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        reasons(reader).await,
+        Some(vec![Some("old".into())]),
+        "uncommitted rows are invisible"
+    );
     t.abort().await.unwrap();
-    assert_eq!(reasons(reader).await, Some(vec![Some("old".into())]), "abort keeps the previous snapshot");
+    assert_eq!(
+        reasons(reader).await,
+        Some(vec![Some("old".into())]),
+        "abort keeps the previous snapshot"
+    );
 
     let mut t = sink.begin(&run("r3")).await.unwrap();
-    t.write(issues_def(), issues_batch("r3", &["newer", "newest"])).await.unwrap();
+    t.write(issues_def(), issues_batch("r3", &["newer", "newest"]))
+        .await
+        .unwrap();
     assert_eq!(reasons(reader).await, Some(vec![Some("old".into())]));
     t.commit().await.unwrap();
-    assert_eq!(reasons(reader).await, Some(vec![Some("newer".into()), Some("newest".into())]));
+    assert_eq!(
+        reasons(reader).await,
+        Some(vec![Some("newer".into()), Some("newest".into())])
+    );
 }
 
 /// Hostile text survives unchanged: quotes, SQL, unicode, control
 /// characters, a megabyte.
 pub async fn check_odd_values(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     let big = "x".repeat(1 << 20);
-    let odd = ["it's \"quoted\"", "'; DROP TABLE _issues; --", "ünïcødé 🚀 中文", "tab\tnew\nline\r\0nul", "", big.as_str()];
+    let odd = [
+        "it's \"quoted\"",
+        "'; DROP TABLE _issues; --",
+        "ünïcødé 🚀 中文",
+        "tab\tnew\nline\r\0nul",
+        "",
+        big.as_str(),
+    ];
     let mut t = sink.begin(&run("odd")).await.unwrap();
-    t.write(issues_def(), issues_batch("odd", &odd)).await.unwrap();
+    t.write(issues_def(), issues_batch("odd", &odd))
+        .await
+        .unwrap();
     t.commit().await.unwrap();
     let mut want: Vec<Option<String>> = odd.iter().map(|s| Some(s.to_string())).collect();
     want.sort();

@@ -88,7 +88,11 @@ pub trait Sink: Send + Sync {
 #[async_trait]
 pub trait SinkTransaction: Send {
     /// Adds rows of `table`. The batch's schema is the table's Arrow schema.
-    async fn write(&mut self, table: &'static TableDef, batch: RecordBatch) -> Result<(), SinkError>;
+    async fn write(
+        &mut self,
+        table: &'static TableDef,
+        batch: RecordBatch,
+    ) -> Result<(), SinkError>;
 
     /// Makes the run the current snapshot, atomically. Called at most once.
     async fn commit(self: Box<Self>) -> Result<CommitInfo, SinkError>;

@@ -28,7 +28,13 @@ pub fn outcome(o: &Output) -> (i32, String, String) {
 
 /// Runs a sync into `dir` and asserts it exits with `code`.
 pub fn sync(dir: &Path, extra: &[&str], code: i32) -> String {
-    let mut args = vec!["sync", "--progress", "never", "--sink", dir.to_str().unwrap()];
+    let mut args = vec![
+        "sync",
+        "--progress",
+        "never",
+        "--sink",
+        dir.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let (got, out, err) = outcome(&run(&args));
     assert_eq!(got, code, "sync {extra:?}\nstdout:\n{out}\nstderr:\n{err}");
@@ -37,18 +43,32 @@ pub fn sync(dir: &Path, extra: &[&str], code: i32) -> String {
 
 /// Runs SQL against the snapshot in `dir`; rows as JSON objects.
 pub fn query(dir: &Path, sql: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
-    let o = run(&["query", "--data", dir.to_str().unwrap(), "--format", "json", sql]);
+    let o = run(&[
+        "query",
+        "--data",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        sql,
+    ]);
     let (code, out, err) = outcome(&o);
     assert_eq!(code, 0, "query {sql}\nstderr:\n{err}");
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON from query {sql}: {e}\n{out}"));
-    rows.into_iter().map(|r| r.as_object().cloned().unwrap_or_default()).collect()
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("bad JSON from query {sql}: {e}\n{out}"));
+    rows.into_iter()
+        .map(|r| r.as_object().cloned().unwrap_or_default())
+        .collect()
 }
 
 /// A single integer from a query like `SELECT count(*) AS n …`.
 pub fn count(dir: &Path, sql: &str) -> u64 {
     let rows = query(dir, sql);
     assert_eq!(rows.len(), 1, "{sql}");
-    rows[0].values().next().and_then(|v| v.as_u64()).unwrap_or_else(|| panic!("no integer from {sql}: {rows:?}"))
+    rows[0]
+        .values()
+        .next()
+        .and_then(|v| v.as_u64())
+        .unwrap_or_else(|| panic!("no integer from {sql}: {rows:?}"))
 }
 
 /// Python of the project's test venv (set up by `scripts/test.sh`).
@@ -57,6 +77,10 @@ pub fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(p.exists(), "no test venv at {}: run ./scripts/test.sh, which creates it", p.display());
+    assert!(
+        p.exists(),
+        "no test venv at {}: run ./scripts/test.sh, which creates it",
+        p.display()
+    );
     p
 }

@@ -25,7 +25,13 @@ pub(crate) const TABLES: &[&str] = &[
     "aws_iam_role",
 ];
 
-const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2", "eu-central-1"];
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "eu-west-1",
+    "us-west-2",
+    "ap-southeast-2",
+    "eu-central-1",
+];
 const UNITS_PER_ACCOUNT: u64 = 25;
 /// 2026-11-01T00:00:00Z: "now" for the demo, so output never depends on
 /// the day it is generated.
@@ -64,13 +70,25 @@ impl Layout {
             .map(|i| {
                 let salt = mix(seed ^ mix(i));
                 let id = 100_000_000_000 + (offset + i * 7919) % 900_000_000_000;
-                let name = (salt % 10 != 0).then(|| Arc::from(format!("demo-{}-{i:03}", envs[(salt % 6) as usize])));
+                let name = (salt % 10 != 0)
+                    .then(|| Arc::from(format!("demo-{}-{i:03}", envs[(salt % 6) as usize])));
                 let r = 2 + (salt >> 8) % 2;
-                let regions = (0..r).map(|k| Arc::from(REGIONS[((i + k) % REGIONS.len() as u64) as usize])).collect();
-                Account { id: Arc::from(id.to_string()), name, salt, units: split(scale, n, i), regions }
+                let regions = (0..r)
+                    .map(|k| Arc::from(REGIONS[((i + k) % REGIONS.len() as u64) as usize]))
+                    .collect();
+                Account {
+                    id: Arc::from(id.to_string()),
+                    name,
+                    salt,
+                    units: split(scale, n, i),
+                    regions,
+                }
             })
             .collect();
-        Layout { seed, accounts: Arc::new(accounts) }
+        Layout {
+            seed,
+            accounts: Arc::new(accounts),
+        }
     }
 
     pub(crate) fn scopes(&self) -> Vec<Scope> {
@@ -101,7 +119,11 @@ impl Layout {
         let Some(account) = self.accounts.iter().find(|a| a.id == scope.account_id) else {
             return 0;
         };
-        let region_index = account.regions.iter().position(|r| *r == scope.region).unwrap_or(0) as u64;
+        let region_index = account
+            .regions
+            .iter()
+            .position(|r| *r == scope.region)
+            .unwrap_or(0) as u64;
         let service_salt = scope.service.bytes().fold(0u64, |h, b| mix(h ^ b as u64));
         let mut g = Gen {
             account,
@@ -117,7 +139,12 @@ impl Layout {
             "account" => g.account_scope(),
             "iam" => g.iam(),
             "s3" => g.s3(),
-            "ec2" => g.ec2(split(account.units, regions, region_index), account.units, regions, region_index),
+            "ec2" => g.ec2(
+                split(account.units, regions, region_index),
+                account.units,
+                regions,
+                region_index,
+            ),
             "sqs" => g.sqs(split(10 * account.units, regions, region_index)),
             _ => {}
         }
@@ -137,18 +164,31 @@ struct Gen<'a> {
 
 fn iso_z(secs: i64, millis: bool) -> String {
     let dt = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default();
-    dt.to_rfc3339_opts(if millis { SecondsFormat::Millis } else { SecondsFormat::Secs }, true)
+    dt.to_rfc3339_opts(
+        if millis {
+            SecondsFormat::Millis
+        } else {
+            SecondsFormat::Secs
+        },
+        true,
+    )
 }
 
 fn date(secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%d").to_string()
+    DateTime::<Utc>::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 impl Gen<'_> {
     /// A unique native id: `prefix-0` and 16 hex digits.
     fn hex_id(&mut self, prefix: &str) -> String {
         self.counter += 1;
-        format!("{prefix}-0{:016x}", mix(self.salt.wrapping_add(self.counter)))
+        format!(
+            "{prefix}-0{:016x}",
+            mix(self.salt.wrapping_add(self.counter))
+        )
     }
 
     fn pages(&mut self, n: u64) {
@@ -156,7 +196,13 @@ impl Gen<'_> {
     }
 
     fn reference(&self, table: &'static str, region: &Arc<str>, id: &str) -> ResourceRef {
-        ResourceRef { table, cloud: "aws", account_id: self.account.id.clone(), region: region.clone(), id: id.to_string() }
+        ResourceRef {
+            table,
+            cloud: "aws",
+            account_id: self.account.id.clone(),
+            region: region.clone(),
+            id: id.to_string(),
+        }
     }
 
     fn region_ref(&self, region: &Arc<str>) -> ResourceRef {
@@ -191,7 +237,11 @@ impl Gen<'_> {
     }
 
     fn edge(&mut self, from: &ResourceRef, to: &ResourceRef, t: EdgeType) {
-        (self.emit)(Item::Edge(Edge { from: from.clone(), to: to.clone(), edge_type: t }));
+        (self.emit)(Item::Edge(Edge {
+            from: from.clone(),
+            to: to.clone(),
+            edge_type: t,
+        }));
     }
 
     /// `default` and `delete` edges from a container to what it contains.
@@ -214,7 +264,13 @@ impl Gen<'_> {
         }
         let r = self.rng.below(100);
         if r < 70 {
-            let owners = ["alice@example.com", "bob@example.com", "team-data@example.com", "carol@example.com", "dan.o'neil@example.com"];
+            let owners = [
+                "alice@example.com",
+                "bob@example.com",
+                "team-data@example.com",
+                "carol@example.com",
+                "dan.o'neil@example.com",
+            ];
             t.push(("owner".into(), self.rng.pick(&owners).to_string()));
         } else if r < 80 {
             let bad = ["", "TBD", "n/a", "\"Ops\" — ünïcødé 🚀", "someone"];
@@ -225,13 +281,24 @@ impl Gen<'_> {
             let v = match self.rng.below(100) {
                 0..=49 => date(REF_SECS + (1 + self.rng.below(365) as i64) * DAY),
                 50..=84 => date(REF_SECS - (1 + self.rng.below(365) as i64) * DAY),
-                _ => self.rng.pick(&["next week", "2026-13-45", "never", "31/12/2026"]).to_string(),
+                _ => self
+                    .rng
+                    .pick(&["next week", "2026-13-45", "never", "31/12/2026"])
+                    .to_string(),
             };
             t.push(("expires".into(), v));
         }
-        t.push(("env".into(), self.rng.pick(&["prod", "staging", "dev", "test"]).to_string()));
+        t.push((
+            "env".into(),
+            self.rng
+                .pick(&["prod", "staging", "dev", "test"])
+                .to_string(),
+        ));
         if self.rng.chance(50) {
-            t.push(("cost-center".into(), format!("cc-{:04}", self.rng.below(40))));
+            t.push((
+                "cost-center".into(),
+                format!("cc-{:04}", self.rng.below(40)),
+            ));
         }
         t
     }
@@ -240,15 +307,31 @@ impl Gen<'_> {
         let global: Arc<str> = Arc::from(GLOBAL);
         let mut a = self.resource("aws_account", &global, self.account.id.to_string());
         a.name = self.account.name.as_deref().map(str::to_string);
-        a.values = vec![("partition", "aws".into()), ("organization_id", Value::Text(format!("o-demo{:08x}", mix(self.salt) as u32)))];
+        a.values = vec![
+            ("partition", "aws".into()),
+            (
+                "organization_id",
+                Value::Text(format!("o-demo{:08x}", mix(self.salt) as u32)),
+            ),
+        ];
         let account = a.reference();
         self.put(a);
         let regions = self.account.regions.clone();
         for region in &regions {
             let mut r = self.resource("aws_region", region, region.to_string());
             r.name = Some(region.to_string());
-            let opt = if region.starts_with("ap-") { "opted-in" } else { "opt-in-not-required" };
-            r.values = vec![("opt_in_status", opt.into()), ("endpoint", Value::Text(format!("ec2.{region}.amazonaws.com")))];
+            let opt = if region.starts_with("ap-") {
+                "opted-in"
+            } else {
+                "opt-in-not-required"
+            };
+            r.values = vec![
+                ("opt_in_status", opt.into()),
+                (
+                    "endpoint",
+                    Value::Text(format!("ec2.{region}.amazonaws.com")),
+                ),
+            ];
             let rr = r.reference();
             self.put(r);
             self.edge(&account, &rr, EdgeType::Default);
@@ -260,18 +343,31 @@ impl Gen<'_> {
         let global: Arc<str> = Arc::from(GLOBAL);
         let account = self.account_ref();
         let users = 10 * self.account.units;
-        let people = ["alice", "bob", "carol", "dan", "erin", "frank", "grace", "heidi", "ivan", "judy"];
+        let people = [
+            "alice", "bob", "carol", "dan", "erin", "frank", "grace", "heidi", "ivan", "judy",
+        ];
         for k in 0..users {
             let name = format!("{}-{k:04}", people[(k % 10) as usize]);
-            let mut u = self.resource("aws_iam_user", &global, format!("AIDA{:016X}", mix(self.salt ^ k)));
+            let mut u = self.resource(
+                "aws_iam_user",
+                &global,
+                format!("AIDA{:016X}", mix(self.salt ^ k)),
+            );
             u.arn = Some(format!("arn:aws:iam::{}:user/{name}", self.account.id));
             u.name = Some(name);
             u.ctime = Value::Text(iso_z(self.created(), false));
             if self.rng.chance(60) {
-                u.atime = Value::Int((REF_SECS - self.rng.below(90 * DAY as u64) as i64) * 1000 + self.rng.below(1000) as i64);
+                u.atime = Value::Int(
+                    (REF_SECS - self.rng.below(90 * DAY as u64) as i64) * 1000
+                        + self.rng.below(1000) as i64,
+                );
             }
             u.tags = self.tags(None);
-            u.values = vec![("user_id", Value::Text(u.id.clone())), ("path", "/".into()), ("permissions_boundary", Value::Null)];
+            u.values = vec![
+                ("user_id", Value::Text(u.id.clone())),
+                ("path", "/".into()),
+                ("permissions_boundary", Value::Null),
+            ];
             let ur = u.reference();
             self.put(u);
             self.edge(&account, &ur, EdgeType::Default);
@@ -291,13 +387,32 @@ impl Gen<'_> {
                 Value::Null
             };
             r.tags = self.tags(None);
-            let service = self.rng.pick(&["ec2.amazonaws.com", "lambda.amazonaws.com", "eks.amazonaws.com"]).to_string();
+            let service = self
+                .rng
+                .pick(&[
+                    "ec2.amazonaws.com",
+                    "lambda.amazonaws.com",
+                    "eks.amazonaws.com",
+                ])
+                .to_string();
             r.values = vec![
                 ("role_id", Value::Text(r.id.clone())),
                 ("path", "/".into()),
-                ("description", Value::text_opt(self.rng.chance(50).then_some("Role for the application's workers"))),
+                (
+                    "description",
+                    Value::text_opt(
+                        self.rng
+                            .chance(50)
+                            .then_some("Role for the application's workers"),
+                    ),
+                ),
                 ("max_session_duration_seconds", Value::Int(3600)),
-                ("assume_role_policy_document", Value::Json(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}))),
+                (
+                    "assume_role_policy_document",
+                    Value::Json(
+                        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}),
+                    ),
+                ),
                 ("role_last_used_region", last_region),
             ];
             let rr = r.reference();
@@ -310,14 +425,24 @@ impl Gen<'_> {
 
     fn s3(&mut self) {
         let n = 5 * self.account.units;
-        let apps = ["logs", "assets", "backups", "data-lake", "artifacts", "tfstate"];
+        let apps = [
+            "logs",
+            "assets",
+            "backups",
+            "data-lake",
+            "artifacts",
+            "tfstate",
+        ];
         for k in 0..n {
             let name = format!("{}-{}-{k:04}", self.rng.pick(&apps), self.account.id);
             let region = self.rng.pick(&self.account.regions).clone();
             let mut b = self.resource("aws_s3_bucket", &region, name.clone());
             b.arn = Some(format!("arn:aws:s3:::{name}"));
             b.name = Some(name);
-            b.ctime = Value::Timestamp { secs: self.created(), nanos: 0 };
+            b.ctime = Value::Timestamp {
+                secs: self.created(),
+                nanos: 0,
+            };
             b.tags = self.tags(None);
             let versioning = match self.rng.below(10) {
                 0..=3 => Value::from("Enabled"),
@@ -325,8 +450,14 @@ impl Gen<'_> {
                 _ => Value::Null,
             };
             let encryption = if self.rng.chance(90) {
-                let algo = if self.rng.chance(70) { "AES256" } else { "aws:kms" };
-                Value::Json(json!({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algo}, "BucketKeyEnabled": algo == "aws:kms"}]}))
+                let algo = if self.rng.chance(70) {
+                    "AES256"
+                } else {
+                    "aws:kms"
+                };
+                Value::Json(
+                    json!({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algo}, "BucketKeyEnabled": algo == "aws:kms"}]}),
+                )
             } else {
                 Value::Null
             };
@@ -335,7 +466,12 @@ impl Gen<'_> {
                 ("versioning_status", versioning),
                 ("mfa_delete", "Disabled".into()),
                 ("encryption", encryption),
-                ("public_access_block", Value::Json(json!({"BlockPublicAcls": block, "IgnorePublicAcls": block, "BlockPublicPolicy": block, "RestrictPublicBuckets": block}))),
+                (
+                    "public_access_block",
+                    Value::Json(
+                        json!({"BlockPublicAcls": block, "IgnorePublicAcls": block, "BlockPublicPolicy": block, "RestrictPublicBuckets": block}),
+                    ),
+                ),
             ];
             let br = b.reference();
             self.put(b);
@@ -351,10 +487,17 @@ impl Gen<'_> {
         let apps = ["orders", "billing", "events", "emails", "jobs", "webhooks"];
         for k in 0..n {
             let fifo = self.rng.chance(10);
-            let name = format!("{}-{k:04}{}", self.rng.pick(&apps), if fifo { ".fifo" } else { "" });
+            let name = format!(
+                "{}-{k:04}{}",
+                self.rng.pick(&apps),
+                if fifo { ".fifo" } else { "" }
+            );
             let mut q = self.resource("aws_sqs_queue", &region, name.clone());
             q.arn = Some(format!("arn:aws:sqs:{region}:{}:{name}", self.account.id));
-            let url = format!("https://sqs.{region}.amazonaws.com/{}/{name}", self.account.id);
+            let url = format!(
+                "https://sqs.{region}.amazonaws.com/{}/{name}",
+                self.account.id
+            );
             q.name = Some(name);
             let created = self.created();
             // SQS returns both as epoch seconds in strings.
@@ -362,7 +505,9 @@ impl Gen<'_> {
             q.mtime = Value::EpochSeconds(created + self.rng.below(100 * DAY as u64) as i64);
             q.tags = self.tags(None);
             let redrive = if self.rng.chance(20) {
-                Value::Json(json!({"deadLetterTargetArn": format!("arn:aws:sqs:{region}:{}:dlq-{k:04}", self.account.id), "maxReceiveCount": 5}))
+                Value::Json(
+                    json!({"deadLetterTargetArn": format!("arn:aws:sqs:{region}:{}:dlq-{k:04}", self.account.id), "maxReceiveCount": 5}),
+                )
             } else {
                 Value::Null
             };
@@ -370,14 +515,29 @@ impl Gen<'_> {
                 ("url", Value::Text(url)),
                 ("fifo_queue", Value::Bool(fifo)),
                 ("visibility_timeout_seconds", Value::Text("30".into())),
-                ("message_retention_period_seconds", Value::Text("345600".into())),
+                (
+                    "message_retention_period_seconds",
+                    Value::Text("345600".into()),
+                ),
                 ("maximum_message_size_bytes", Value::Text("262144".into())),
                 ("delay_seconds", Value::Text("0".into())),
                 ("receive_message_wait_time_seconds", Value::Text("0".into())),
-                ("approximate_number_of_messages", Value::Text(self.rng.below(5000).to_string())),
-                ("approximate_number_of_messages_not_visible", Value::Text(self.rng.below(50).to_string())),
-                ("approximate_number_of_messages_delayed", Value::Text("0".into())),
-                ("content_based_deduplication", Value::bool_opt(fifo.then_some(false))),
+                (
+                    "approximate_number_of_messages",
+                    Value::Text(self.rng.below(5000).to_string()),
+                ),
+                (
+                    "approximate_number_of_messages_not_visible",
+                    Value::Text(self.rng.below(50).to_string()),
+                ),
+                (
+                    "approximate_number_of_messages_delayed",
+                    Value::Text("0".into()),
+                ),
+                (
+                    "content_based_deduplication",
+                    Value::bool_opt(fifo.then_some(false)),
+                ),
                 ("kms_master_key_id", Value::Null),
                 ("sqs_managed_sse_enabled", Value::Text("true".into())),
                 ("redrive_policy", redrive),
@@ -403,7 +563,14 @@ impl Gen<'_> {
             let id = self.hex_id("vpc");
             let mut vpc = self.resource("aws_ec2_vpc", &region, id);
             vpc.arn = Some(format!("arn:aws:ec2:{region}:{acct}:vpc/{}", vpc.id));
-            vpc.name = Some(format!("vpc-{}", if v == 0 { "main".to_string() } else { format!("app-{v}") }));
+            vpc.name = Some(format!(
+                "vpc-{}",
+                if v == 0 {
+                    "main".to_string()
+                } else {
+                    format!("app-{v}")
+                }
+            ));
             vpc.tags = self.tags(vpc.name.as_deref());
             let cidr = format!("10.{}.0.0/16", v % 256);
             vpc.values = vec![
@@ -411,9 +578,17 @@ impl Gen<'_> {
                 ("is_default", Value::Bool(v == 0)),
                 ("state", "available".into()),
                 ("instance_tenancy", "default".into()),
-                ("dhcp_options_id", Value::Text(format!("dopt-0{:016x}", mix(self.salt)))),
+                (
+                    "dhcp_options_id",
+                    Value::Text(format!("dopt-0{:016x}", mix(self.salt))),
+                ),
                 ("owner_id", Value::Text(acct.to_string())),
-                ("cidr_block_association_set", Value::Json(json!([{"CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}]))),
+                (
+                    "cidr_block_association_set",
+                    Value::Json(
+                        json!([{"CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}]),
+                    ),
+                ),
             ];
             let vr = vpc.reference();
             vpcs.push(vr.id.clone());
@@ -421,16 +596,29 @@ impl Gen<'_> {
             self.edge(&rr, &vr, EdgeType::Default);
             for (s, z) in zones.iter().enumerate() {
                 let id = self.hex_id("subnet");
-            let mut sn = self.resource("aws_ec2_subnet", &region, id);
+                let mut sn = self.resource("aws_ec2_subnet", &region, id);
                 sn.arn = Some(format!("arn:aws:ec2:{region}:{acct}:subnet/{}", sn.id));
                 sn.zone = Some(format!("{region}{z}"));
                 sn.name = Some(format!("private-{z}"));
                 sn.tags = self.tags(sn.name.as_deref());
                 sn.values = vec![
                     ("vpc_id", Value::Text(vr.id.clone())),
-                    ("cidr_block", Value::Text(format!("10.{}.{s}.0/24", v % 256))),
-                    ("availability_zone_id", Value::Text(format!("{}-az{}", region.split('-').map(|p| &p[..1]).collect::<String>(), s + 1))),
-                    ("available_ip_address_count", Value::Int(200 + self.rng.below(51) as i64)),
+                    (
+                        "cidr_block",
+                        Value::Text(format!("10.{}.{s}.0/24", v % 256)),
+                    ),
+                    (
+                        "availability_zone_id",
+                        Value::Text(format!(
+                            "{}-az{}",
+                            region.split('-').map(|p| &p[..1]).collect::<String>(),
+                            s + 1
+                        )),
+                    ),
+                    (
+                        "available_ip_address_count",
+                        Value::Int(200 + self.rng.below(51) as i64),
+                    ),
                     ("default_for_az", Value::Bool(false)),
                     ("map_public_ip_on_launch", Value::Bool(self.rng.chance(20))),
                     ("state", "available".into()),
@@ -444,16 +632,35 @@ impl Gen<'_> {
             }
             for k in 0..3 {
                 let id = self.hex_id("sg");
-            let mut sg = self.resource("aws_ec2_security_group", &region, id);
-                sg.arn = Some(format!("arn:aws:ec2:{region}:{acct}:security-group/{}", sg.id));
+                let mut sg = self.resource("aws_ec2_security_group", &region, id);
+                sg.arn = Some(format!(
+                    "arn:aws:ec2:{region}:{acct}:security-group/{}",
+                    sg.id
+                ));
                 sg.name = Some(["default", "web", "db"][k].to_string());
                 let port = [0, 443, 5432][k];
                 sg.values = vec![
                     ("vpc_id", Value::Text(vr.id.clone())),
-                    ("description", Value::Text(format!("{} security group", sg.name.as_deref().unwrap_or("")))),
+                    (
+                        "description",
+                        Value::Text(format!(
+                            "{} security group",
+                            sg.name.as_deref().unwrap_or("")
+                        )),
+                    ),
                     ("owner_id", Value::Text(acct.to_string())),
-                    ("ip_permissions", Value::Json(json!([{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]))),
-                    ("ip_permissions_egress", Value::Json(json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]))),
+                    (
+                        "ip_permissions",
+                        Value::Json(
+                            json!([{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]),
+                        ),
+                    ),
+                    (
+                        "ip_permissions_egress",
+                        Value::Json(
+                            json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
+                        ),
+                    ),
                 ];
                 let gr = sg.reference();
                 self.put(sg);
@@ -472,54 +679,108 @@ impl Gen<'_> {
             let my_sgs: Vec<ResourceRef> = if self.rng.chance(50) {
                 vec![sgs[(vpc * 3 + 1) as usize].clone()]
             } else {
-                vec![sgs[(vpc * 3 + 1) as usize].clone(), sgs[(vpc * 3 + 2) as usize].clone()]
+                vec![
+                    sgs[(vpc * 3 + 1) as usize].clone(),
+                    sgs[(vpc * 3 + 2) as usize].clone(),
+                ]
             };
             let id = self.hex_id("i");
             let mut inst = self.resource("aws_ec2_instance", &region, id);
             inst.arn = Some(format!("arn:aws:ec2:{region}:{acct}:instance/{}", inst.id));
             inst.zone = Some(zone.clone());
-            let app = self.rng.pick(&["web", "api", "worker", "db", "batch", "cache"]).to_string();
+            let app = self
+                .rng
+                .pick(&["web", "api", "worker", "db", "batch", "cache"])
+                .to_string();
             inst.name = self.rng.chance(90).then(|| format!("{app}-{i:04}"));
             let launched = self.created();
             inst.ctime = if self.rng.chance(10) {
                 // Same instant, written with an offset.
                 let t = DateTime::<Utc>::from_timestamp(launched, 0).unwrap_or_default();
-                let ist = chrono::FixedOffset::east_opt(19_800).unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
-                Value::Text(t.with_timezone(&ist).to_rfc3339_opts(SecondsFormat::Secs, false))
+                let ist = chrono::FixedOffset::east_opt(19_800)
+                    .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+                Value::Text(
+                    t.with_timezone(&ist)
+                        .to_rfc3339_opts(SecondsFormat::Secs, false),
+                )
             } else {
                 Value::Text(iso_z(launched, true))
             };
             inst.tags = self.tags(inst.name.as_deref());
-            let state = *self.rng.pick(&["running", "running", "running", "stopped", "terminated"]);
-            let itype = *self.rng.pick(&["t3.micro", "t3.large", "m5.large", "m6g.xlarge", "c5.2xlarge", "r6i.4xlarge"]);
+            let state = *self
+                .rng
+                .pick(&["running", "running", "running", "stopped", "terminated"]);
+            let itype = *self.rng.pick(&[
+                "t3.micro",
+                "t3.large",
+                "m5.large",
+                "m6g.xlarge",
+                "c5.2xlarge",
+                "r6i.4xlarge",
+            ]);
             let arm = itype.starts_with("m6g");
             let profile = self.rng.chance(40).then(|| self.rng.below(roles.max(1)));
             let root = self.hex_id("vol");
             let data = self.rng.chance(30).then(|| self.hex_id("vol"));
-            let mut mappings = vec![json!({"DeviceName": "/dev/xvda", "Ebs": {"VolumeId": root, "Status": "attached", "AttachTime": iso_z(launched, true), "DeleteOnTermination": true}})];
+            let mut mappings = vec![
+                json!({"DeviceName": "/dev/xvda", "Ebs": {"VolumeId": root, "Status": "attached", "AttachTime": iso_z(launched, true), "DeleteOnTermination": true}}),
+            ];
             if let Some(d) = &data {
                 mappings.push(json!({"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": d, "Status": "attached", "AttachTime": iso_z(launched + 60, true), "DeleteOnTermination": false}}));
             }
-            let public = (state == "running" && self.rng.chance(30)).then(|| format!("54.{}.{}.{}", self.rng.below(256), self.rng.below(256), self.rng.below(256)));
-            inst.values = vec![
-                ("instance_type", itype.into()),
-                ("state", state.into()),
-                ("vpc_id", Value::Text(vpcs[vpc as usize].clone())),
-                ("subnet_id", Value::Text(subnet.id.clone())),
-                ("image_id", Value::Text(format!("ami-0{:016x}", mix(self.rng.below(20))))),
-                ("private_ip_address", Value::Text(format!("10.{}.{}.{}", vpc % 256, self.rng.below(3), 4 + self.rng.below(250)))),
-                ("public_ip_address", Value::text_opt(public)),
-                ("key_name", Value::text_opt(self.rng.chance(60).then_some("deploy-key"))),
-                ("platform_details", "Linux/UNIX".into()),
-                ("architecture", if arm { "arm64" } else { "x86_64" }.into()),
-                ("core_count", Value::Int(1 << self.rng.below(4))),
-                ("threads_per_core", Value::Int(if arm { 1 } else { 2 })),
-                ("ebs_optimized", Value::Bool(self.rng.chance(70))),
-                ("monitoring_state", "disabled".into()),
-                ("iam_instance_profile_arn", Value::text_opt(profile.map(|k| format!("arn:aws:iam::{acct}:instance-profile/{}", role_name(k))))),
-                ("security_groups", Value::Json(json!(my_sgs.iter().map(|g| json!({"GroupId": g.id})).collect::<Vec<_>>()))),
-                ("block_device_mappings", Value::Json(json!(mappings))),
-            ];
+            let public = (state == "running" && self.rng.chance(30)).then(|| {
+                format!(
+                    "54.{}.{}.{}",
+                    self.rng.below(256),
+                    self.rng.below(256),
+                    self.rng.below(256)
+                )
+            });
+            inst.values =
+                vec![
+                    ("instance_type", itype.into()),
+                    ("state", state.into()),
+                    ("vpc_id", Value::Text(vpcs[vpc as usize].clone())),
+                    ("subnet_id", Value::Text(subnet.id.clone())),
+                    (
+                        "image_id",
+                        Value::Text(format!("ami-0{:016x}", mix(self.rng.below(20)))),
+                    ),
+                    (
+                        "private_ip_address",
+                        Value::Text(format!(
+                            "10.{}.{}.{}",
+                            vpc % 256,
+                            self.rng.below(3),
+                            4 + self.rng.below(250)
+                        )),
+                    ),
+                    ("public_ip_address", Value::text_opt(public)),
+                    (
+                        "key_name",
+                        Value::text_opt(self.rng.chance(60).then_some("deploy-key")),
+                    ),
+                    ("platform_details", "Linux/UNIX".into()),
+                    ("architecture", if arm { "arm64" } else { "x86_64" }.into()),
+                    ("core_count", Value::Int(1 << self.rng.below(4))),
+                    ("threads_per_core", Value::Int(if arm { 1 } else { 2 })),
+                    ("ebs_optimized", Value::Bool(self.rng.chance(70))),
+                    ("monitoring_state", "disabled".into()),
+                    (
+                        "iam_instance_profile_arn",
+                        Value::text_opt(profile.map(|k| {
+                            format!("arn:aws:iam::{acct}:instance-profile/{}", role_name(k))
+                        })),
+                    ),
+                    (
+                        "security_groups",
+                        Value::Json(json!(my_sgs
+                            .iter()
+                            .map(|g| json!({"GroupId": g.id}))
+                            .collect::<Vec<_>>())),
+                    ),
+                    ("block_device_mappings", Value::Json(json!(mappings))),
+                ];
             let ir = inst.reference();
             self.put(inst);
             self.edge(&rr, &ir, EdgeType::Default);
@@ -531,7 +792,10 @@ impl Gen<'_> {
                 let role = self.reference("aws_iam_role", &global, &role_id(self.account, k));
                 self.edge(&role, &ir, EdgeType::Default);
             }
-            for (vid, size_gib, when) in [(Some(root), 8 + 8 * self.rng.below(8), launched), (data, 100 * (1 + self.rng.below(10)), launched + 60)] {
+            for (vid, size_gib, when) in [
+                (Some(root), 8 + 8 * self.rng.below(8), launched),
+                (data, 100 * (1 + self.rng.below(10)), launched + 60),
+            ] {
                 let Some(vid) = vid else { continue };
                 let att = json!([{"InstanceId": ir.id, "State": "attached", "AttachTime": iso_z(when, true), "DeleteOnTermination": when == launched}]);
                 let vr = self.volume(&region, vid, &zone, size_gib, when, "in-use", att);
@@ -543,7 +807,9 @@ impl Gen<'_> {
         let n_free = split(6 * account_units, regions, region_index);
         for _ in 0..n_free {
             let vid = self.hex_id("vol");
-            let zone = subnets[self.rng.below(subnets.len() as u64) as usize].1.clone();
+            let zone = subnets[self.rng.below(subnets.len() as u64) as usize]
+                .1
+                .clone();
             let when = self.created();
             let size = 50 * (1 + self.rng.below(20));
             let vr = self.volume(&region, vid, &zone, size, when, "available", json!([]));
@@ -554,18 +820,27 @@ impl Gen<'_> {
             let id = self.hex_id("snap");
             let mut s = self.resource("aws_ec2_snapshot", &region, id);
             s.arn = Some(format!("arn:aws:ec2:{region}::snapshot/{}", s.id));
-            let source = (!volumes.is_empty() && self.rng.chance(80)).then(|| volumes[self.rng.below(volumes.len() as u64) as usize].clone());
+            let source = (!volumes.is_empty() && self.rng.chance(80))
+                .then(|| volumes[self.rng.below(volumes.len() as u64) as usize].clone());
             let (vid, size) = match &source {
                 Some((v, size)) => (v.id.clone(), *size),
                 None => (format!("vol-0{:016x}", mix(self.salt ^ k ^ 0xdead)), 8),
             };
             let started = self.created();
             s.ctime = if self.rng.below(500) == 0 {
-                Value::Text(self.rng.pick(&["2025-02-30 12:00:00", "yesterday", "13/01/2025 10:00"]).to_string())
+                Value::Text(
+                    self.rng
+                        .pick(&["2025-02-30 12:00:00", "yesterday", "13/01/2025 10:00"])
+                        .to_string(),
+                )
             } else {
                 // No zone at all, as some APIs write it.
                 let t = DateTime::<Utc>::from_timestamp(started, 0).unwrap_or_default();
-                Value::Text(format!("{}.{:06}", t.format("%Y-%m-%d %H:%M:%S"), self.rng.below(1_000_000)))
+                Value::Text(format!(
+                    "{}.{:06}",
+                    t.format("%Y-%m-%d %H:%M:%S"),
+                    self.rng.below(1_000_000)
+                ))
             };
             s.tags = self.tags(None);
             s.values = vec![
@@ -575,7 +850,10 @@ impl Gen<'_> {
                 ("progress", "100%".into()),
                 ("encrypted", Value::Bool(self.rng.chance(60))),
                 ("owner_id", Value::Text(acct.to_string())),
-                ("description", Value::text_opt(self.rng.chance(50).then(|| format!("nightly backup #{k}")))),
+                (
+                    "description",
+                    Value::text_opt(self.rng.chance(50).then(|| format!("nightly backup #{k}"))),
+                ),
                 ("storage_tier", "standard".into()),
             ];
             let sr = s.reference();
@@ -594,24 +872,46 @@ impl Gen<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn volume(&mut self, region: &Arc<str>, id: String, zone: &str, size_gib: u64, when: i64, state: &str, attachments: serde_json::Value) -> ResourceRef {
+    fn volume(
+        &mut self,
+        region: &Arc<str>,
+        id: String,
+        zone: &str,
+        size_gib: u64,
+        when: i64,
+        state: &str,
+        attachments: serde_json::Value,
+    ) -> ResourceRef {
         let acct = self.account.id.clone();
         let mut v = self.resource("aws_ec2_volume", region, id);
         v.arn = Some(format!("arn:aws:ec2:{region}:{acct}:volume/{}", v.id));
         v.zone = Some(zone.to_string());
         // An SDK date-time with milliseconds.
-        v.ctime = Value::Timestamp { secs: when, nanos: (self.rng.below(1000) * 1_000_000) as u32 };
+        v.ctime = Value::Timestamp {
+            secs: when,
+            nanos: (self.rng.below(1000) * 1_000_000) as u32,
+        };
         v.tags = self.tags(None);
         let gp3 = self.rng.chance(70);
         let encrypted = self.rng.chance(60);
         v.values = vec![
             ("volume_type", if gp3 { "gp3" } else { "gp2" }.into()),
             ("size_bytes", Value::Int((size_gib as i64) << 30)),
-            ("iops", Value::Int(if gp3 { 3000 } else { (3 * size_gib as i64).max(100) })),
+            (
+                "iops",
+                Value::Int(if gp3 {
+                    3000
+                } else {
+                    (3 * size_gib as i64).max(100)
+                }),
+            ),
             ("throughput_mibps", Value::int_opt(gp3.then_some(125))),
             ("state", state.into()),
             ("encrypted", Value::Bool(encrypted)),
-            ("kms_key_id", Value::text_opt(encrypted.then(|| format!("arn:aws:kms:{region}:{acct}:key/demo")))),
+            (
+                "kms_key_id",
+                Value::text_opt(encrypted.then(|| format!("arn:aws:kms:{region}:{acct}:key/demo"))),
+            ),
             ("snapshot_id", Value::Null),
             ("multi_attach_enabled", Value::Bool(false)),
             ("attachments", Value::Json(attachments)),

@@ -56,7 +56,11 @@ fn default_seed() -> u64 {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { scale: default_scale(), seed: default_seed(), fail_scopes: Vec::new() }
+        DemoConfig {
+            scale: default_scale(),
+            seed: default_seed(),
+            fail_scopes: Vec::new(),
+        }
     }
 }
 
@@ -67,7 +71,10 @@ impl DemoConfig {
     /// Checks the values; the message names the offending key.
     pub fn validate(&self) -> Result<(), String> {
         if self.scale == 0 || self.scale > MAX_SCALE {
-            return Err(format!("scale: must be between 1 and {MAX_SCALE}, got {}", self.scale));
+            return Err(format!(
+                "scale: must be between 1 and {MAX_SCALE}, got {}",
+                self.scale
+            ));
         }
         for p in &self.fail_scopes {
             if p.split('/').count() != 3 {
@@ -94,7 +101,9 @@ impl DemoExtractor {
     fn fails(&self, scope: &Scope) -> bool {
         let parts = [&*scope.account_id, &*scope.region, scope.service];
         self.config.fail_scopes.iter().any(|p| {
-            p.split('/').zip(parts).all(|(pat, val)| pat == "*" || pat == val)
+            p.split('/')
+                .zip(parts)
+                .all(|(pat, val)| pat == "*" || pat == val)
         })
     }
 }
@@ -138,9 +147,15 @@ impl Extractor for DemoExtractor {
         })
         .await;
         match joined {
-            Ok(Ok(api_calls)) => Ok(ScopeStats { api_calls, retries: 0, throttles: 0 }),
+            Ok(Ok(api_calls)) => Ok(ScopeStats {
+                api_calls,
+                retries: 0,
+                throttles: 0,
+            }),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(ScopeError::failed(format!("demo generator task failed: {e}"))),
+            Err(e) => Err(ScopeError::failed(format!(
+                "demo generator task failed: {e}"
+            ))),
         }
     }
 }
@@ -174,7 +189,11 @@ pub fn counts(config: &DemoConfig) -> DemoCounts {
 
 /// Account ids of the demo cloud for `config`, in scope order.
 pub fn account_ids(config: &DemoConfig) -> Vec<Arc<str>> {
-    gen::Layout::new(config.scale, config.seed).accounts.iter().map(|a| a.id.clone()).collect()
+    gen::Layout::new(config.scale, config.seed)
+        .accounts
+        .iter()
+        .map(|a| a.id.clone())
+        .collect()
 }
 
 #[cfg(test)]

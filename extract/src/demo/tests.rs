@@ -19,19 +19,38 @@ fn items(config: &DemoConfig) -> Vec<Item> {
 
 #[test]
 fn same_seed_same_inventory_other_seed_other_inventory() {
-    let c = DemoConfig { scale: 2, seed: 7, ..Default::default() };
+    let c = DemoConfig {
+        scale: 2,
+        seed: 7,
+        ..Default::default()
+    };
     assert_eq!(items(&c), items(&c));
-    assert_ne!(items(&c), items(&DemoConfig { seed: 8, ..c.clone() }));
+    assert_ne!(
+        items(&c),
+        items(&DemoConfig {
+            seed: 8,
+            ..c.clone()
+        })
+    );
 }
 
 #[test]
 fn about_a_hundred_resources_per_unit_and_every_table_filled() {
     for scale in [1, 3, 40] {
-        let c = counts(&DemoConfig { scale, ..Default::default() });
+        let c = counts(&DemoConfig {
+            scale,
+            ..Default::default()
+        });
         let total: u64 = c.tables.values().sum();
-        assert!(total >= 95 * scale && total <= 130 * scale, "scale {scale}: {total}");
+        assert!(
+            total >= 95 * scale && total <= 130 * scale,
+            "scale {scale}: {total}"
+        );
         for t in gen::TABLES {
-            assert!(c.tables.get(t).copied().unwrap_or(0) > 0, "scale {scale}: {t} empty");
+            assert!(
+                c.tables.get(t).copied().unwrap_or(0) > 0,
+                "scale {scale}: {t} empty"
+            );
         }
         assert!(c.edges["default"] > 0 && c.edges["delete"] > 0);
     }
@@ -40,27 +59,77 @@ fn about_a_hundred_resources_per_unit_and_every_table_filled() {
 #[test]
 fn native_ids_are_unique_per_kind_and_account_region() {
     let mut seen = HashSet::new();
-    for item in items(&DemoConfig { scale: 60, ..Default::default() }) {
+    for item in items(&DemoConfig {
+        scale: 60,
+        ..Default::default()
+    }) {
         if let Item::Resource(r) = item {
-            assert!(seen.insert((r.table, r.account_id.clone(), r.region.clone(), r.id.clone())), "duplicate {} {}", r.table, r.id);
+            assert!(
+                seen.insert((
+                    r.table,
+                    r.account_id.clone(),
+                    r.region.clone(),
+                    r.id.clone()
+                )),
+                "duplicate {} {}",
+                r.table,
+                r.id
+            );
         }
     }
 }
 
 #[test]
 fn tags_and_timestamps_come_in_realistic_shapes() {
-    let all = items(&DemoConfig { scale: 20, ..Default::default() });
-    let resources: Vec<_> = all.iter().filter_map(|i| if let Item::Resource(r) = i { Some(r) } else { None }).collect();
-    let has_tag = |k: &str| resources.iter().filter(|r| r.tags.iter().any(|(t, _)| t == k)).count();
+    let all = items(&DemoConfig {
+        scale: 20,
+        ..Default::default()
+    });
+    let resources: Vec<_> = all
+        .iter()
+        .filter_map(|i| {
+            if let Item::Resource(r) = i {
+                Some(r)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let has_tag = |k: &str| {
+        resources
+            .iter()
+            .filter(|r| r.tags.iter().any(|(t, _)| t == k))
+            .count()
+    };
     let owners = has_tag("owner");
-    assert!(owners > resources.len() / 2 && owners < resources.len(), "some resources lack an owner");
-    assert!(resources.iter().any(|r| r.tags.iter().any(|(k, v)| k == "expires" && v == "next week")));
-    assert!(resources.iter().any(|r| r.tags.iter().any(|(_, v)| v.contains('"') && v.contains('ü'))));
-    let shape = |f: &dyn Fn(&Value) -> bool| resources.iter().any(|r| f(&r.ctime) || f(&r.mtime) || f(&r.atime));
+    assert!(
+        owners > resources.len() / 2 && owners < resources.len(),
+        "some resources lack an owner"
+    );
+    assert!(resources.iter().any(|r| r
+        .tags
+        .iter()
+        .any(|(k, v)| k == "expires" && v == "next week")));
+    assert!(resources.iter().any(|r| r
+        .tags
+        .iter()
+        .any(|(_, v)| v.contains('"') && v.contains('ü'))));
+    let shape = |f: &dyn Fn(&Value) -> bool| {
+        resources
+            .iter()
+            .any(|r| f(&r.ctime) || f(&r.mtime) || f(&r.atime))
+    };
     assert!(shape(&|v| matches!(v, Value::Text(s) if s.ends_with('Z'))));
-    assert!(shape(&|v| matches!(v, Value::Text(s) if s.ends_with("+05:30"))));
-    assert!(shape(&|v| matches!(v, Value::Text(s) if s.len() > 19 && !s.ends_with('Z') && s.as_bytes()[10] == b' ')));
-    assert!(shape(&|v| matches!(v, Value::Text(s) if s.chars().all(|c| c.is_ascii_digit()))), "SQS epoch seconds as text");
+    assert!(shape(
+        &|v| matches!(v, Value::Text(s) if s.ends_with("+05:30"))
+    ));
+    assert!(shape(
+        &|v| matches!(v, Value::Text(s) if s.len() > 19 && !s.ends_with('Z') && s.as_bytes()[10] == b' ')
+    ));
+    assert!(
+        shape(&|v| matches!(v, Value::Text(s) if s.chars().all(|c| c.is_ascii_digit()))),
+        "SQS epoch seconds as text"
+    );
     assert!(shape(&|v| matches!(v, Value::EpochSeconds(_))));
     assert!(shape(&|v| matches!(v, Value::EpochMillis(_))));
     assert!(shape(&|v| matches!(v, Value::Timestamp { .. })));
@@ -68,14 +137,33 @@ fn tags_and_timestamps_come_in_realistic_shapes() {
 
 #[test]
 fn fail_scope_patterns_are_validated() {
-    assert!(DemoConfig { fail_scopes: vec!["sqs".into()], ..Default::default() }.validate().is_err());
-    assert!(DemoConfig { scale: 0, ..Default::default() }.validate().is_err());
-    assert!(DemoConfig { fail_scopes: vec!["*/eu-west-1/sqs".into()], ..Default::default() }.validate().is_ok());
+    assert!(DemoConfig {
+        fail_scopes: vec!["sqs".into()],
+        ..Default::default()
+    }
+    .validate()
+    .is_err());
+    assert!(DemoConfig {
+        scale: 0,
+        ..Default::default()
+    }
+    .validate()
+    .is_err());
+    assert!(DemoConfig {
+        fail_scopes: vec!["*/eu-west-1/sqs".into()],
+        ..Default::default()
+    }
+    .validate()
+    .is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runner_isolates_failed_scopes_and_delivers_everything_else() {
-    let config = DemoConfig { scale: 3, seed: 1, fail_scopes: vec!["*/*/sqs".into()] };
+    let config = DemoConfig {
+        scale: 3,
+        seed: 1,
+        fail_scopes: vec!["*/*/sqs".into()],
+    };
     let expected = counts(&config);
     let demo: Arc<dyn Extractor> = Arc::new(DemoExtractor::new(config));
     let scopes = demo.scopes().await.unwrap();

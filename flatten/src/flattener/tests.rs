@@ -7,7 +7,10 @@ use cloudtab_schema::{EdgeType, Item, Registry, Resource, ResourceRef, Value};
 use super::*;
 
 fn ctx() -> RunContext {
-    RunContext { run_id: "run-1".into(), synced_at_micros: 1_700_000_000_000_000 }
+    RunContext {
+        run_id: "run-1".into(),
+        synced_at_micros: 1_700_000_000_000_000,
+    }
 }
 
 fn volume(id: &str, values: Vec<(&'static str, Value)>) -> Item {
@@ -24,14 +27,21 @@ fn volume(id: &str, values: Vec<(&'static str, Value)>) -> Item {
         ctime: Value::Text("2024-03-01T05:29:59.123456+05:30".into()),
         mtime: Value::EpochMillis(1_709_251_199_123),
         atime: Value::Text("next tuesday".into()),
-        tags: vec![("owner".into(), "a\"b\\c\n".into()), ("owner".into(), "last".into()), ("k".into(), "ü".into())],
+        tags: vec![
+            ("owner".into(), "a\"b\\c\n".into()),
+            ("owner".into(), "last".into()),
+            ("k".into(), "ü".into()),
+        ],
         values,
     }))
 }
 
 fn one_batch(f: &mut Flattener, table: &str) -> RecordBatch {
     let out = f.finish().unwrap();
-    let (_, b) = out.into_iter().find(|(d, _)| d.name == table).expect("table has a batch");
+    let (_, b) = out
+        .into_iter()
+        .find(|(d, _)| d.name == table)
+        .expect("table has a batch");
     b
 }
 
@@ -46,28 +56,68 @@ fn resource_row_is_typed_and_bad_values_become_issues() {
             ("size_bytes", Value::Int(8 << 30)),
             ("iops", Value::Text("lots".into())),
             ("attachments", Value::Json(serde_json::Value::Null)),
-            ("kms_key_id", Value::Json(serde_json::json!("arn:aws:kms:x"))),
+            (
+                "kms_key_id",
+                Value::Json(serde_json::json!("arn:aws:kms:x")),
+            ),
             ("no_such_column", Value::Int(1)),
         ],
     ))
     .unwrap();
     let b = one_batch(&mut f, "aws_ec2_volume");
     assert_eq!(b.num_rows(), 1);
-    assert_eq!(b.schema(), crate::arrow_schema(Registry::builtin().get("aws_ec2_volume").unwrap()));
+    assert_eq!(
+        b.schema(),
+        crate::arrow_schema(Registry::builtin().get("aws_ec2_volume").unwrap())
+    );
     let col = |n: &str| b.column(b.schema().index_of(n).unwrap()).clone();
-    assert_eq!(col("_id").as_string::<i32>().value(0), resource_uid("aws", "123456789012", "eu-west-1", "aws_ec2_volume", "vol-1"));
+    assert_eq!(
+        col("_id").as_string::<i32>().value(0),
+        resource_uid(
+            "aws",
+            "123456789012",
+            "eu-west-1",
+            "aws_ec2_volume",
+            "vol-1"
+        )
+    );
     assert_eq!(col("_run_id").as_string::<i32>().value(0), "run-1");
-    assert_eq!(col("_synced_at").as_primitive::<TimestampMicrosecondType>().value(0), 1_700_000_000_000_000);
-    assert_eq!(col("ctime").as_primitive::<TimestampMicrosecondType>().value(0), 1_709_251_199_123_456);
-    assert_eq!(col("mtime").as_primitive::<TimestampMicrosecondType>().value(0), 1_709_251_199_123_000);
+    assert_eq!(
+        col("_synced_at")
+            .as_primitive::<TimestampMicrosecondType>()
+            .value(0),
+        1_700_000_000_000_000
+    );
+    assert_eq!(
+        col("ctime")
+            .as_primitive::<TimestampMicrosecondType>()
+            .value(0),
+        1_709_251_199_123_456
+    );
+    assert_eq!(
+        col("mtime")
+            .as_primitive::<TimestampMicrosecondType>()
+            .value(0),
+        1_709_251_199_123_000
+    );
     assert!(col("atime").is_null(0));
-    assert_eq!(col("size_bytes").as_primitive::<Int64Type>().value(0), 8 << 30);
+    assert_eq!(
+        col("size_bytes").as_primitive::<Int64Type>().value(0),
+        8 << 30
+    );
     assert!(col("iops").is_null(0));
-    assert!(col("attachments").is_null(0), "JSON null is SQL NULL, not 'null'");
+    assert!(
+        col("attachments").is_null(0),
+        "JSON null is SQL NULL, not 'null'"
+    );
     assert!(col("snapshot_id").is_null(0), "left-out column is NULL");
     assert!(col("encrypted").as_boolean().value(0));
-    assert_eq!(col("kms_key_id").as_string::<i32>().value(0), "arn:aws:kms:x");
-    let tags: serde_json::Value = serde_json::from_str(col("tags").as_string::<i32>().value(0)).unwrap();
+    assert_eq!(
+        col("kms_key_id").as_string::<i32>().value(0),
+        "arn:aws:kms:x"
+    );
+    let tags: serde_json::Value =
+        serde_json::from_str(col("tags").as_string::<i32>().value(0)).unwrap();
     assert_eq!(tags, serde_json::json!({"owner": "last", "k": "ü"}));
 
     let counts = f.counts().clone();
@@ -78,17 +128,34 @@ fn resource_row_is_typed_and_bad_values_become_issues() {
 #[test]
 fn issues_name_table_column_resource_and_raw_value() {
     let mut f = Flattener::new(Registry::builtin(), ctx(), 100);
-    f.push(volume("vol-2", vec![("iops", Value::Text("lots".into()))])).unwrap();
+    f.push(volume("vol-2", vec![("iops", Value::Text("lots".into()))]))
+        .unwrap();
     let b = one_batch(&mut f, "_issues");
-    let s = |n: &str, i: usize| b.column(b.schema().index_of(n).unwrap()).as_string::<i32>().value(i).to_string();
-    let mut rows: Vec<_> = (0..b.num_rows()).map(|i| (s("column_name", i), s("raw_value", i), s("reason", i))).collect();
+    let s = |n: &str, i: usize| {
+        b.column(b.schema().index_of(n).unwrap())
+            .as_string::<i32>()
+            .value(i)
+            .to_string()
+    };
+    let mut rows: Vec<_> = (0..b.num_rows())
+        .map(|i| (s("column_name", i), s("raw_value", i), s("reason", i)))
+        .collect();
     rows.sort();
     assert_eq!(rows[0].0, "atime");
     assert_eq!(rows[0].1, "next tuesday");
     assert!(rows[0].2.contains("not a timestamp"), "{}", rows[0].2);
     assert_eq!(rows[1].0, "iops");
     assert_eq!(s("table_name", 0), "aws_ec2_volume");
-    assert_eq!(s("resource_id", 0), resource_uid("aws", "123456789012", "eu-west-1", "aws_ec2_volume", "vol-2"));
+    assert_eq!(
+        s("resource_id", 0),
+        resource_uid(
+            "aws",
+            "123456789012",
+            "eu-west-1",
+            "aws_ec2_volume",
+            "vol-2"
+        )
+    );
 }
 
 #[test]
@@ -97,9 +164,19 @@ fn batches_are_handed_out_at_batch_rows() {
     for i in 0..10 {
         f.push(volume(&format!("vol-{i}"), vec![])).unwrap();
     }
-    let ready: Vec<usize> = f.take_ready().filter(|(d, _)| d.name == "aws_ec2_volume").map(|(_, b)| b.num_rows()).collect();
+    let ready: Vec<usize> = f
+        .take_ready()
+        .filter(|(d, _)| d.name == "aws_ec2_volume")
+        .map(|(_, b)| b.num_rows())
+        .collect();
     assert_eq!(ready, vec![4, 4]);
-    let rest: usize = f.finish().unwrap().iter().filter(|(d, _)| d.name == "aws_ec2_volume").map(|(_, b)| b.num_rows()).sum();
+    let rest: usize = f
+        .finish()
+        .unwrap()
+        .iter()
+        .filter(|(d, _)| d.name == "aws_ec2_volume")
+        .map(|(_, b)| b.num_rows())
+        .sum();
     assert_eq!(rest, 2);
     assert_eq!(f.counts().rows["aws_ec2_volume"], 10);
 }
@@ -107,12 +184,36 @@ fn batches_are_handed_out_at_batch_rows() {
 #[test]
 fn edges_get_ids_of_both_ends() {
     let mut f = Flattener::new(Registry::builtin(), ctx(), 100);
-    let r = |table, id: &str| ResourceRef { table, cloud: "aws", account_id: Arc::from("1"), region: Arc::from("r"), id: id.into() };
-    f.push(Item::Edge(Edge { from: r("aws_ec2_instance", "i-1"), to: r("aws_ec2_volume", "vol-1"), edge_type: EdgeType::Default })).unwrap();
-    f.push(Item::Edge(Edge { from: r("aws_ec2_volume", "vol-1"), to: r("aws_ec2_instance", "i-1"), edge_type: EdgeType::Delete })).unwrap();
+    let r = |table, id: &str| ResourceRef {
+        table,
+        cloud: "aws",
+        account_id: Arc::from("1"),
+        region: Arc::from("r"),
+        id: id.into(),
+    };
+    f.push(Item::Edge(Edge {
+        from: r("aws_ec2_instance", "i-1"),
+        to: r("aws_ec2_volume", "vol-1"),
+        edge_type: EdgeType::Default,
+    }))
+    .unwrap();
+    f.push(Item::Edge(Edge {
+        from: r("aws_ec2_volume", "vol-1"),
+        to: r("aws_ec2_instance", "i-1"),
+        edge_type: EdgeType::Delete,
+    }))
+    .unwrap();
     let b = one_batch(&mut f, "_edges");
-    let s = |n: &str, i: usize| b.column(b.schema().index_of(n).unwrap()).as_string::<i32>().value(i).to_string();
-    assert_eq!(s("from_id", 0), resource_uid("aws", "1", "r", "aws_ec2_instance", "i-1"));
+    let s = |n: &str, i: usize| {
+        b.column(b.schema().index_of(n).unwrap())
+            .as_string::<i32>()
+            .value(i)
+            .to_string()
+    };
+    assert_eq!(
+        s("from_id", 0),
+        resource_uid("aws", "1", "r", "aws_ec2_instance", "i-1")
+    );
     assert_eq!(s("to_kind", 0), "aws_ec2_volume");
     assert_eq!(s("edge_type", 1), "delete");
     assert_eq!(f.counts().edges["default"], 1);
@@ -122,8 +223,14 @@ fn edges_get_ids_of_both_ends() {
 #[test]
 fn system_rows_check_arity_and_unknown_tables_are_errors() {
     let mut f = Flattener::new(Registry::builtin(), ctx(), 100);
-    assert!(matches!(f.push_row("_runs", &[Value::Null]), Err(FlattenError::Arity { .. })));
-    assert!(matches!(f.push_row("nope", &[]), Err(FlattenError::UnknownTable(_))));
+    assert!(matches!(
+        f.push_row("_runs", &[Value::Null]),
+        Err(FlattenError::Arity { .. })
+    ));
+    assert!(matches!(
+        f.push_row("nope", &[]),
+        Err(FlattenError::UnknownTable(_))
+    ));
     let mut item = volume("v", vec![]);
     if let Item::Resource(r) = &mut item {
         r.table = "aws_no_such_thing";
@@ -134,10 +241,23 @@ fn system_rows_check_arity_and_unknown_tables_are_errors() {
 #[test]
 fn json_columns_keep_documents_and_quote_text() {
     let mut f = Flattener::new(Registry::builtin(), ctx(), 100);
-    f.push(volume("v", vec![("attachments", Value::Json(serde_json::json!([{"InstanceId": "i-1"}])))])).unwrap();
-    f.push(volume("w", vec![("attachments", Value::Text("plain".into()))])).unwrap();
+    f.push(volume(
+        "v",
+        vec![(
+            "attachments",
+            Value::Json(serde_json::json!([{"InstanceId": "i-1"}])),
+        )],
+    ))
+    .unwrap();
+    f.push(volume(
+        "w",
+        vec![("attachments", Value::Text("plain".into()))],
+    ))
+    .unwrap();
     let b = one_batch(&mut f, "aws_ec2_volume");
-    let c = b.column(b.schema().index_of("attachments").unwrap()).as_string::<i32>();
+    let c = b
+        .column(b.schema().index_of("attachments").unwrap())
+        .as_string::<i32>();
     assert_eq!(c.value(0), r#"[{"InstanceId":"i-1"}]"#);
     assert_eq!(c.value(1), r#""plain""#);
 }

@@ -60,7 +60,10 @@ impl Default for ParquetSinkConfig {
 impl ParquetSinkConfig {
     /// A config writing to `url` with defaults otherwise.
     pub fn for_url(url: impl Into<String>) -> Self {
-        ParquetSinkConfig { url: url.into(), ..Default::default() }
+        ParquetSinkConfig {
+            url: url.into(),
+            ..Default::default()
+        }
     }
 
     /// Checks the values without touching the destination; the message
@@ -68,10 +71,14 @@ impl ParquetSinkConfig {
     pub fn validate(&self) -> Result<(), SinkError> {
         self.local_path()?;
         if self.keep_runs == Some(0) {
-            return Err(SinkError::Config("keep_runs: must be at least 1 (leave it out to keep every run)".into()));
+            return Err(SinkError::Config(
+                "keep_runs: must be at least 1 (leave it out to keep every run)".into(),
+            ));
         }
         if self.row_group_rows == 0 || self.row_group_bytes == 0 || self.file_rows == 0 {
-            return Err(SinkError::Config("row_group_rows, row_group_bytes and file_rows must be greater than 0".into()));
+            return Err(SinkError::Config(
+                "row_group_rows, row_group_bytes and file_rows must be greater than 0".into(),
+            ));
         }
         Ok(())
     }
@@ -80,11 +87,15 @@ impl ParquetSinkConfig {
     pub fn local_path(&self) -> Result<PathBuf, SinkError> {
         let url = self.url.trim();
         if url.is_empty() {
-            return Err(SinkError::Config("url: must name a directory or a file:// URL".into()));
+            return Err(SinkError::Config(
+                "url: must name a directory or a file:// URL".into(),
+            ));
         }
         if let Some(rest) = url.strip_prefix("file://") {
             if !rest.starts_with('/') {
-                return Err(SinkError::Config(format!("url: `{url}` must be an absolute file:// URL (file:///path/to/dir)")));
+                return Err(SinkError::Config(format!(
+                    "url: `{url}` must be an absolute file:// URL (file:///path/to/dir)"
+                )));
             }
             return Ok(PathBuf::from(rest));
         }
@@ -103,10 +114,27 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(ParquetSinkConfig::for_url("file:///tmp/x").local_path().unwrap(), PathBuf::from("/tmp/x"));
-        assert_eq!(ParquetSinkConfig::for_url("out").local_path().unwrap(), PathBuf::from("out"));
+        assert_eq!(
+            ParquetSinkConfig::for_url("file:///tmp/x")
+                .local_path()
+                .unwrap(),
+            PathBuf::from("/tmp/x")
+        );
+        assert_eq!(
+            ParquetSinkConfig::for_url("out").local_path().unwrap(),
+            PathBuf::from("out")
+        );
         assert!(ParquetSinkConfig::for_url("file://rel").validate().is_err());
-        assert!(ParquetSinkConfig::for_url("gs://b").validate().unwrap_err().to_string().contains("gs://"));
-        assert!(ParquetSinkConfig { keep_runs: Some(0), ..Default::default() }.validate().is_err());
+        assert!(ParquetSinkConfig::for_url("gs://b")
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("gs://"));
+        assert!(ParquetSinkConfig {
+            keep_runs: Some(0),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
     }
 }

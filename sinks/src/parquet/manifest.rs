@@ -61,10 +61,18 @@ pub async fn committed_runs(store: &dyn ObjectStore) -> Result<Vec<String>, Sink
         .list(Some(&prefix))
         .try_collect()
         .await
-        .map_err(|source| SinkError::Store { what: format!("failed to list manifests under `{MANIFEST_DIR}/`"), source })?;
+        .map_err(|source| SinkError::Store {
+            what: format!("failed to list manifests under `{MANIFEST_DIR}/`"),
+            source,
+        })?;
     let mut ids: Vec<String> = metas
         .iter()
-        .filter_map(|m| m.location.filename()?.strip_suffix(".json").map(str::to_string))
+        .filter_map(|m| {
+            m.location
+                .filename()?
+                .strip_suffix(".json")
+                .map(str::to_string)
+        })
         .collect();
     ids.sort();
     Ok(ids)
@@ -76,12 +84,21 @@ pub async fn read_manifest(store: &dyn ObjectStore, run_id: &str) -> Result<Mani
     let bytes = store
         .get(&path)
         .await
-        .map_err(|source| SinkError::Store { what: format!("failed to read manifest `{path}`"), source })?
+        .map_err(|source| SinkError::Store {
+            what: format!("failed to read manifest `{path}`"),
+            source,
+        })?
         .bytes()
         .await
-        .map_err(|source| SinkError::Store { what: format!("failed to read manifest `{path}`"), source })?;
-    let m: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| SinkError::Other(format!("manifest `{path}` is not valid: {e}; delete it to fall back to the previous run")))?;
+        .map_err(|source| SinkError::Store {
+            what: format!("failed to read manifest `{path}`"),
+            source,
+        })?;
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        SinkError::Other(format!(
+            "manifest `{path}` is not valid: {e}; delete it to fall back to the previous run"
+        ))
+    })?;
     if m.format_version != FORMAT_VERSION {
         return Err(SinkError::Other(format!(
             "manifest `{path}` has format version {}, this cloudtab reads version {FORMAT_VERSION}; upgrade cloudtab",

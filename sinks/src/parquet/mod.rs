@@ -25,7 +25,9 @@ mod manifest;
 mod sink;
 
 pub use config::ParquetSinkConfig;
-pub use manifest::{committed_runs, latest_manifest, read_manifest, FileEntry, Manifest, TableEntry, MANIFEST_DIR};
+pub use manifest::{
+    committed_runs, latest_manifest, read_manifest, FileEntry, Manifest, TableEntry, MANIFEST_DIR,
+};
 pub use sink::ParquetSink;
 
 #[cfg(test)]

@@ -16,7 +16,10 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::config::ParquetSinkConfig;
-use super::manifest::{committed_runs, manifest_path, read_manifest, FileEntry, Manifest, TableEntry, FORMAT_VERSION, MANIFEST_DIR};
+use super::manifest::{
+    committed_runs, manifest_path, read_manifest, FileEntry, Manifest, TableEntry, FORMAT_VERSION,
+    MANIFEST_DIR,
+};
 use crate::sink::{CommitInfo, RunInfo, Sink, SinkError, SinkTransaction};
 
 /// Bytes a file buffers before its upload goes multipart.
@@ -38,16 +41,36 @@ impl ParquetSink {
     pub fn build(config: ParquetSinkConfig) -> Result<Self, SinkError> {
         config.validate()?;
         let dir = config.local_path()?;
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| SinkError::Config(format!("url: cannot create directory `{}`: {e}", dir.display())))?;
-        let store = LocalFileSystem::new_with_prefix(&dir)
-            .map_err(|source| SinkError::Store { what: format!("cannot open directory `{}`", dir.display()), source })?;
-        Ok(ParquetSink { store: Arc::new(store), display: format!("parquet {}", dir.display()), config, local_root: Some(dir) })
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            SinkError::Config(format!(
+                "url: cannot create directory `{}`: {e}",
+                dir.display()
+            ))
+        })?;
+        let store = LocalFileSystem::new_with_prefix(&dir).map_err(|source| SinkError::Store {
+            what: format!("cannot open directory `{}`", dir.display()),
+            source,
+        })?;
+        Ok(ParquetSink {
+            store: Arc::new(store),
+            display: format!("parquet {}", dir.display()),
+            config,
+            local_root: Some(dir),
+        })
     }
 
     /// A sink over any object store (tests, S3 later).
-    pub fn with_store(store: Arc<dyn ObjectStore>, display: String, config: ParquetSinkConfig) -> Self {
-        ParquetSink { store, display, config, local_root: None }
+    pub fn with_store(
+        store: Arc<dyn ObjectStore>,
+        display: String,
+        config: ParquetSinkConfig,
+    ) -> Self {
+        ParquetSink {
+            store,
+            display,
+            config,
+            local_root: None,
+        }
     }
 
     /// The object store the sink writes to.
@@ -69,7 +92,10 @@ impl Sink for ParquetSink {
         self.store
             .put(&probe, PutPayload::from_static(b"ok"))
             .await
-            .map_err(|source| SinkError::Store { what: format!("{} is not writable", self.display), source })?;
+            .map_err(|source| SinkError::Store {
+                what: format!("{} is not writable", self.display),
+                source,
+            })?;
         let _ = self.store.delete(&probe).await;
         committed_runs(self.store.as_ref()).await?;
         Ok(())
@@ -114,35 +140,64 @@ struct ParquetTxn {
 
 impl ParquetTxn {
     fn run_prefix(&self, table: &str) -> String {
-        format!("{table}/run_date={}/run_id={}", self.run_date, self.run.run_id)
+        format!(
+            "{table}/run_date={}/run_id={}",
+            self.run_date, self.run.run_id
+        )
     }
 
-    fn open_file(&self, table: &'static TableDef, schema: arrow::datatypes::SchemaRef) -> Result<OpenFile, SinkError> {
+    fn open_file(
+        &self,
+        table: &'static TableDef,
+        schema: arrow::datatypes::SchemaRef,
+    ) -> Result<OpenFile, SinkError> {
         let part = self.done.get(table.name).map_or(0, Vec::len);
-        let path = Path::from(format!("{}/part-{part:05}.parquet", self.run_prefix(table.name)));
+        let path = Path::from(format!(
+            "{}/part-{part:05}.parquet",
+            self.run_prefix(table.name)
+        ));
         let out = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER);
-        let writer = AsyncArrowWriter::try_new(out, schema, Some(self.props.clone())).map_err(|source| SinkError::Parquet {
-            table: table.name.to_string(),
-            path: path.to_string(),
-            source,
-        })?;
-        Ok(OpenFile { writer, path, rows: 0 })
+        let writer =
+            AsyncArrowWriter::try_new(out, schema, Some(self.props.clone())).map_err(|source| {
+                SinkError::Parquet {
+                    table: table.name.to_string(),
+                    path: path.to_string(),
+                    source,
+                }
+            })?;
+        Ok(OpenFile {
+            writer,
+            path,
+            rows: 0,
+        })
     }
 
     async fn close_file(&mut self, table: &'static TableDef) -> Result<(), SinkError> {
-        let Some(f) = self.open.remove(table.name) else { return Ok(()) };
+        let Some(f) = self.open.remove(table.name) else {
+            return Ok(());
+        };
         let path = f.path.clone();
-        f.writer.close().await.map_err(|source| SinkError::Parquet {
-            table: table.name.to_string(),
-            path: path.to_string(),
-            source,
-        })?;
+        f.writer
+            .close()
+            .await
+            .map_err(|source| SinkError::Parquet {
+                table: table.name.to_string(),
+                path: path.to_string(),
+                source,
+            })?;
         let meta = self
             .store
             .head(&path)
             .await
-            .map_err(|source| SinkError::Store { what: format!("failed to check file `{path}` of table `{}`", table.name), source })?;
-        self.done.entry(table.name).or_default().push(FileEntry { path: path.to_string(), rows: f.rows, bytes: meta.size });
+            .map_err(|source| SinkError::Store {
+                what: format!("failed to check file `{path}` of table `{}`", table.name),
+                source,
+            })?;
+        self.done.entry(table.name).or_default().push(FileEntry {
+            path: path.to_string(),
+            rows: f.rows,
+            bytes: meta.size,
+        });
         Ok(())
     }
 
@@ -178,7 +233,10 @@ impl ParquetTxn {
             self.store
                 .delete(&manifest_path(id))
                 .await
-                .map_err(|source| SinkError::Store { what: format!("failed to delete manifest of run `{id}`"), source })?;
+                .map_err(|source| SinkError::Store {
+                    what: format!("failed to delete manifest of run `{id}`"),
+                    source,
+                })?;
             for f in m.tables.values().flat_map(|t| &t.files) {
                 let _ = self.store.delete(&Path::from(f.path.as_str())).await;
             }
@@ -199,7 +257,10 @@ impl ParquetTxn {
             let dates = list_dirs(self.store.as_ref(), &Path::from(t.name)).await?;
             for date in dates {
                 for run_dir in list_dirs(self.store.as_ref(), &date).await? {
-                    let Some(id) = run_dir.filename().and_then(|f| f.strip_prefix("run_id=")) else { continue };
+                    let Some(id) = run_dir.filename().and_then(|f| f.strip_prefix("run_id="))
+                    else {
+                        continue;
+                    };
                     if is_leftover(id) {
                         delete_prefix(self.store.as_ref(), &run_dir).await?;
                     }
@@ -213,11 +274,19 @@ impl ParquetTxn {
 /// `<table dir>/run_date=*/run_id=*` directories with their run ids.
 fn local_run_dirs(table_dir: &std::path::Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let Ok(dates) = std::fs::read_dir(table_dir) else { return out };
+    let Ok(dates) = std::fs::read_dir(table_dir) else {
+        return out;
+    };
     for date in dates.flatten() {
-        let Ok(runs) = std::fs::read_dir(date.path()) else { continue };
+        let Ok(runs) = std::fs::read_dir(date.path()) else {
+            continue;
+        };
         for run in runs.flatten() {
-            if let Some(id) = run.file_name().to_str().and_then(|n| n.strip_prefix("run_id=")) {
+            if let Some(id) = run
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("run_id="))
+            {
                 out.push((run.path(), id.to_string()));
             }
         }
@@ -243,7 +312,10 @@ async fn list_dirs(store: &dyn ObjectStore, prefix: &Path) -> Result<Vec<Path>, 
         .list_with_delimiter(Some(prefix))
         .await
         .map(|l| l.common_prefixes)
-        .map_err(|source| SinkError::Store { what: format!("failed to list `{prefix}`"), source })
+        .map_err(|source| SinkError::Store {
+            what: format!("failed to list `{prefix}`"),
+            source,
+        })
 }
 
 async fn delete_prefix(store: &dyn ObjectStore, prefix: &Path) -> Result<(), SinkError> {
@@ -251,19 +323,29 @@ async fn delete_prefix(store: &dyn ObjectStore, prefix: &Path) -> Result<(), Sin
         .list(Some(prefix))
         .try_collect()
         .await
-        .map_err(|source| SinkError::Store { what: format!("failed to list `{prefix}`"), source })?;
+        .map_err(|source| SinkError::Store {
+            what: format!("failed to list `{prefix}`"),
+            source,
+        })?;
     for o in objects {
         store
             .delete(&o.location)
             .await
-            .map_err(|source| SinkError::Store { what: format!("failed to delete `{}`", o.location), source })?;
+            .map_err(|source| SinkError::Store {
+                what: format!("failed to delete `{}`", o.location),
+                source,
+            })?;
     }
     Ok(())
 }
 
 #[async_trait]
 impl SinkTransaction for ParquetTxn {
-    async fn write(&mut self, table: &'static TableDef, batch: RecordBatch) -> Result<(), SinkError> {
+    async fn write(
+        &mut self,
+        table: &'static TableDef,
+        batch: RecordBatch,
+    ) -> Result<(), SinkError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -273,12 +355,17 @@ impl SinkTransaction for ParquetTxn {
         }
         let rows = batch.num_rows() as u64;
         let full = {
-            let Some(f) = self.open.get_mut(table.name) else { return Ok(()) };
-            f.writer.write(&batch).await.map_err(|source| SinkError::Parquet {
-                table: table.name.to_string(),
-                path: f.path.to_string(),
-                source,
-            })?;
+            let Some(f) = self.open.get_mut(table.name) else {
+                return Ok(());
+            };
+            f.writer
+                .write(&batch)
+                .await
+                .map_err(|source| SinkError::Parquet {
+                    table: table.name.to_string(),
+                    path: f.path.to_string(),
+                    source,
+                })?;
             f.rows += rows;
             f.rows >= self.config.file_rows
         };
@@ -325,7 +412,10 @@ impl ParquetTxn {
         let mut manifest = Manifest {
             format_version: FORMAT_VERSION,
             run_id: self.run.run_id.clone(),
-            started_at: self.run.started_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            started_at: self
+                .run
+                .started_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
             committed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
             cloudtab_version: env!("CARGO_PKG_VERSION").to_string(),
             tables: BTreeMap::new(),
@@ -335,12 +425,26 @@ impl ParquetTxn {
             objects += files.len() as u64;
             bytes += files.iter().map(|f| f.bytes).sum::<u64>();
             let rows = files.iter().map(|f| f.rows).sum();
-            manifest.tables.insert(name.to_string(), TableEntry { rows, files: files.clone() });
+            manifest.tables.insert(
+                name.to_string(),
+                TableEntry {
+                    rows,
+                    files: files.clone(),
+                },
+            );
         }
-        let body = serde_json::to_vec_pretty(&manifest).map_err(|e| SinkError::Other(format!("failed to encode the manifest: {e}")))?;
+        let body = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| SinkError::Other(format!("failed to encode the manifest: {e}")))?;
         let path = manifest_path(&self.run.run_id);
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.store.put_opts(&path, PutPayload::from(body), opts).await {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(body), opts)
+            .await
+        {
             Ok(_) => {}
             Err(object_store::Error::AlreadyExists { .. }) => {
                 return Err(SinkError::Conflict(format!(
@@ -348,8 +452,17 @@ impl ParquetTxn {
                     self.run.run_id
                 )))
             }
-            Err(source) => return Err(SinkError::Store { what: format!("failed to commit manifest `{path}`"), source }),
+            Err(source) => {
+                return Err(SinkError::Store {
+                    what: format!("failed to commit manifest `{path}`"),
+                    source,
+                })
+            }
         }
-        Ok(CommitInfo { location: path.to_string(), objects, bytes })
+        Ok(CommitInfo {
+            location: path.to_string(),
+            objects,
+            bytes,
+        })
     }
 }

@@ -21,12 +21,18 @@ impl SnapshotReader for Reader {
         let mut out = Vec::new();
         for f in &entry.files {
             let file = File::open(self.0.join(&f.path)).unwrap();
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
             let mut rows = 0;
             for b in reader {
                 let b = b.unwrap();
                 rows += b.num_rows() as u64;
-                let c = b.column(b.schema().index_of(column).unwrap()).as_string::<i32>().clone();
+                let c = b
+                    .column(b.schema().index_of(column).unwrap())
+                    .as_string::<i32>()
+                    .clone();
                 out.extend((0..c.len()).map(|i| c.is_valid(i).then(|| c.value(i).to_string())));
             }
             assert_eq!(rows, f.rows, "manifest row count of {}", f.path);
@@ -50,7 +56,10 @@ async fn conformance_abort_and_rerun() {
     let dir = TempDir::new().unwrap();
     conformance::check_abort_and_rerun(&sink(&dir), &Reader(dir.path().into())).await;
     // Abort removed what run r2 wrote.
-    let leftovers: Vec<_> = walk(dir.path()).into_iter().filter(|p| p.contains("run_id=r2")).collect();
+    let leftovers: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.contains("run_id=r2"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -76,31 +85,60 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn layout_timestamps_and_rolling_parts() {
     let dir = TempDir::new().unwrap();
-    let cfg = ParquetSinkConfig { file_rows: 2, ..ParquetSinkConfig::for_url(dir.path().to_str().unwrap()) };
+    let cfg = ParquetSinkConfig {
+        file_rows: 2,
+        ..ParquetSinkConfig::for_url(dir.path().to_str().unwrap())
+    };
     let s = ParquetSink::build(cfg).unwrap();
     let run = crate::RunInfo {
         run_id: "20260102T030405.000Z-00000001".into(),
         started_at: chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 2, 3, 4, 5).unwrap(),
-        tables: vec![(cloudtab_schema::Registry::builtin().get("_issues").unwrap(), cloudtab_flatten::arrow_schema(cloudtab_schema::Registry::builtin().get("_issues").unwrap()))],
+        tables: vec![(
+            cloudtab_schema::Registry::builtin().get("_issues").unwrap(),
+            cloudtab_flatten::arrow_schema(
+                cloudtab_schema::Registry::builtin().get("_issues").unwrap(),
+            ),
+        )],
     };
     let mut t = s.begin(&run).await.unwrap();
     let def = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
     for _ in 0..3 {
-        t.write(def, conformance::issues_batch(&run.run_id, &["a", "b"])).await.unwrap();
+        t.write(def, conformance::issues_batch(&run.run_id, &["a", "b"]))
+            .await
+            .unwrap();
     }
     let info = t.commit().await.unwrap();
     assert_eq!(info.objects, 3);
-    let m = read_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap(), &run.run_id).await.unwrap();
-    let files: Vec<_> = m.tables["_issues"].files.iter().map(|f| f.path.clone()).collect();
+    let m = read_manifest(
+        &LocalFileSystem::new_with_prefix(dir.path()).unwrap(),
+        &run.run_id,
+    )
+    .await
+    .unwrap();
+    let files: Vec<_> = m.tables["_issues"]
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
     assert_eq!(
         files,
-        (0..3).map(|i| format!("_issues/run_date=2026-01-02/run_id={}/part-{i:05}.parquet", run.run_id)).collect::<Vec<_>>()
+        (0..3)
+            .map(|i| format!(
+                "_issues/run_date=2026-01-02/run_id={}/part-{i:05}.parquet",
+                run.run_id
+            ))
+            .collect::<Vec<_>>()
     );
     assert_eq!(m.tables["_issues"].rows, 6);
     // A committed run id cannot be committed twice.
     let mut t = s.begin(&run).await.unwrap();
-    t.write(def, conformance::issues_batch(&run.run_id, &["c"])).await.unwrap();
-    assert!(matches!(t.commit().await, Err(crate::SinkError::Conflict(_))));
+    t.write(def, conformance::issues_batch(&run.run_id, &["c"]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.commit().await,
+        Err(crate::SinkError::Conflict(_))
+    ));
 }
 
 #[tokio::test]
@@ -115,18 +153,39 @@ async fn timestamps_are_utc_micros_in_parquet() {
     };
     let t = s.begin(&run).await.unwrap();
     t.commit().await.unwrap();
-    let m = latest_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap()).await.unwrap().unwrap();
+    let m = latest_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let f = File::open(dir.path().join(&m.tables["_runs"].files[0].path)).unwrap();
-    let meta = ParquetRecordBatchReaderBuilder::try_new(f).unwrap().metadata().clone();
-    let col = meta.file_metadata().schema_descr().columns().iter().find(|c| c.name() == "started_at").unwrap().clone();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .metadata()
+        .clone();
+    let col = meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .find(|c| c.name() == "started_at")
+        .unwrap()
+        .clone();
     let lt = format!("{:?}", col.logical_type_ref());
-    assert!(lt.contains("Timestamp") && lt.contains("is_adjusted_to_u_t_c: true") && lt.contains("MICROS"), "{lt}");
+    assert!(
+        lt.contains("Timestamp")
+            && lt.contains("is_adjusted_to_u_t_c: true")
+            && lt.contains("MICROS"),
+        "{lt}"
+    );
 }
 
 #[tokio::test]
 async fn keep_runs_deletes_old_runs_and_leftovers() {
     let dir = TempDir::new().unwrap();
-    let cfg = ParquetSinkConfig { keep_runs: Some(2), ..ParquetSinkConfig::for_url(dir.path().to_str().unwrap()) };
+    let cfg = ParquetSinkConfig {
+        keep_runs: Some(2),
+        ..ParquetSinkConfig::for_url(dir.path().to_str().unwrap())
+    };
     let s = ParquetSink::build(cfg).unwrap();
     let def = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
     let info = |id: &str| crate::RunInfo {
@@ -135,17 +194,26 @@ async fn keep_runs_deletes_old_runs_and_leftovers() {
         tables: vec![(def, cloudtab_flatten::arrow_schema(def))],
     };
     // A leftover of a killed run: files, no manifest.
-    let leftover = dir.path().join("_issues/run_date=2026-01-02/run_id=r0/part-00000.parquet");
+    let leftover = dir
+        .path()
+        .join("_issues/run_date=2026-01-02/run_id=r0/part-00000.parquet");
     std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
     std::fs::write(&leftover, b"partial").unwrap();
     for id in ["r1", "r2", "r3"] {
         let mut t = s.begin(&info(id)).await.unwrap();
-        t.write(def, conformance::issues_batch(id, &["x"])).await.unwrap();
+        t.write(def, conformance::issues_batch(id, &["x"]))
+            .await
+            .unwrap();
         t.commit().await.unwrap();
     }
     let store = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
     assert_eq!(committed_runs(&store).await.unwrap(), vec!["r2", "r3"]);
     let files = walk(dir.path());
-    assert!(!files.iter().any(|f| f.contains("run_id=r1") || f.contains("run_id=r0")), "{files:?}");
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains("run_id=r1") || f.contains("run_id=r0")),
+        "{files:?}"
+    );
     assert!(files.iter().any(|f| f.contains("run_id=r2")));
 }
