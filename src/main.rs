@@ -98,7 +98,7 @@ async fn sync(args: SyncArgs, log_format: LogFormat) -> Result<i32, CliError> {
     let bars = (args.progress == ProgressMode::Auto
         && log_format == LogFormat::Text
         && std::io::stderr().is_terminal())
-    .then(|| progress::Bars::new());
+    .then(progress::Bars::new);
     let progress: Arc<dyn Progress> = match &bars {
         Some(b) => b.clone(),
         None => progress::Lines::new(),

@@ -70,7 +70,7 @@ impl Layout {
             .map(|i| {
                 let salt = mix(seed ^ mix(i));
                 let id = 100_000_000_000 + (offset + i * 7919) % 900_000_000_000;
-                let name = (salt % 10 != 0)
+                let name = (!salt.is_multiple_of(10))
                     .then(|| Arc::from(format!("demo-{}-{i:03}", envs[(salt % 6) as usize])));
                 let r = 2 + (salt >> 8) % 2;
                 let regions = (0..r)
