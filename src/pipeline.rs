@@ -22,7 +22,7 @@ use cloudtab_extract::{Extractor, ScopeReport};
 use cloudtab_flatten::{arrow_schema, Flattener, RunContext, TableCounts};
 use cloudtab_schema::{Registry, TableDef, Value, RUNS_TABLE, SCOPES_TABLE};
 use cloudtab_sinks::parquet::ParquetSink;
-use cloudtab_sinks::{CommitInfo, RunInfo, Sink, SinkTransaction};
+use cloudtab_sinks::{CommitInfo, RunInfo, ScopeKey, Sink, SinkTransaction};
 use tokio::sync::mpsc;
 
 use crate::config::{Config, SinkConfig, SourceConfig};
@@ -189,11 +189,6 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         .await
         .map_err(|e| CliError::failure(anyhow::anyhow!("extraction task failed: {e}")))?;
 
-    if failure.is_none() {
-        if let Err(e) = add_run_tables(&mut flattener, config, &run, &scopes) {
-            failure = Some(e);
-        }
-    }
     let t = Instant::now();
     let finished = failure.is_none().then(|| flattener.finish());
     flatten_time += t.elapsed();
@@ -210,10 +205,29 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         }
     }
     drop(batch_tx);
-    let (txns, write_result, write_time) = writer
+    let (mut txns, write_result, write_time) = writer
         .await
         .map_err(|e| CliError::failure(anyhow::anyhow!("writer task failed: {e}")))?;
     if let Some(e) = failure.or(write_result.err()) {
+        abort_all(txns).await;
+        return Err(CliError::failure(e.context(
+            "the run was aborted; every destination is as it was before",
+        )));
+    }
+    // Every extracted row is written. Failed scopes keep their rows from
+    // the previous snapshot; then the run tables close the snapshot.
+    let done = async {
+        let carried = carry_forward(&mut txns, &scopes).await?;
+        add_run_tables(&mut flattener, config, &run, &scopes, &carried)?;
+        for (table, batch) in flattener.finish()? {
+            for t in txns.iter_mut() {
+                t.write(table, batch.clone()).await?;
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = done {
         abort_all(txns).await;
         return Err(CliError::failure(e.context(
             "the run was aborted; every destination is as it was before",
@@ -284,13 +298,54 @@ async fn abort_all(txns: Vec<Box<dyn SinkTransaction>>) {
     }
 }
 
+/// Asks every sink to carry the failed scopes forward; returns the rows the
+/// first sink carried per scope (the number recorded in `_scopes`).
+async fn carry_forward(
+    txns: &mut [Box<dyn SinkTransaction>],
+    scopes: &[ScopeReport],
+) -> anyhow::Result<Vec<u64>> {
+    let failed: Vec<(usize, ScopeKey)> = scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.status.is_failure())
+        .map(|(i, s)| {
+            let key = ScopeKey {
+                cloud: s.scope.cloud.to_string(),
+                account_id: s.scope.account_id.to_string(),
+                region: s.scope.region.to_string(),
+                service: s.scope.service.to_string(),
+            };
+            (i, key)
+        })
+        .collect();
+    let mut carried = vec![0; scopes.len()];
+    if failed.is_empty() {
+        return Ok(carried);
+    }
+    let keys: Vec<ScopeKey> = failed.iter().map(|(_, k)| k.clone()).collect();
+    for (n, t) in txns.iter_mut().enumerate() {
+        let rows = t
+            .carry_forward(&keys)
+            .await
+            .context("failed to carry failed scopes forward")?;
+        if n == 0 {
+            for ((i, _), r) in failed.iter().zip(rows) {
+                carried[*i] = r;
+                tracing::warn!(scope = %scopes[*i].scope, rows = r, "scope failed; its rows from the previous snapshot were carried forward");
+            }
+        }
+    }
+    Ok(carried)
+}
+
 fn add_run_tables(
     f: &mut Flattener,
     config: &Config,
     run: &RunInfo,
     scopes: &[ScopeReport],
+    carried: &[u64],
 ) -> anyhow::Result<()> {
-    for s in scopes {
+    for (s, carried) in scopes.iter().zip(carried) {
         f.push_row(
             SCOPES_TABLE,
             &[
@@ -303,6 +358,7 @@ fn add_run_tables(
                 Value::Text(s.status.as_str().to_string()),
                 Value::Int(s.resources as i64),
                 Value::Int(s.edges as i64),
+                Value::Int(*carried as i64),
                 Value::Int(s.stats.api_calls as i64),
                 Value::Int(s.stats.retries as i64),
                 Value::Int(s.stats.throttles as i64),

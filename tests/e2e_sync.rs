@@ -465,3 +465,125 @@ print(json.dumps(out))
     );
     assert_eq!(got["aws_ec2_volume"]["types"]["size_bytes"], "BIGINT");
 }
+
+fn edge_counts(dir: &std::path::Path) -> BTreeMap<String, u64> {
+    query(
+        dir,
+        "SELECT to_kind || '/' || edge_type AS k, count(*) AS n FROM _edges GROUP BY 1",
+    )
+    .into_iter()
+    .map(|r| {
+        (
+            r["k"].as_str().unwrap().to_string(),
+            r["n"].as_u64().unwrap(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn failed_scopes_keep_their_rows_and_edges_from_the_previous_snapshot() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    sync(&data, &["--scale", "30", "--seed", "5"], 0);
+    let first = query(&data, "SELECT id FROM _runs")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tables = table_counts(&data);
+    let edges = edge_counts(&data);
+    let accounts = cloudtab_extract::demo::account_ids(&DemoConfig {
+        scale: 30,
+        seed: 5,
+        fail_scopes: vec![],
+    });
+    assert!(accounts.len() >= 2);
+
+    // The same inventory again, but SQS fails everywhere and IAM (a global
+    // service) fails in one account.
+    let config = dir.path().join("c.yaml");
+    std::fs::write(
+        &config,
+        format!("sources:\n  - type: demo\n    scale: 30\n    seed: 5\n    fail_scopes: ['*/*/sqs', '{}/global/iam']\n", accounts[0]),
+    )
+    .unwrap();
+    sync(&data, &["--config", config.to_str().unwrap()], 3);
+    let second = query(&data, "SELECT id FROM _runs")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+
+    // Nothing was lost and nothing doubled: the snapshot equals the first.
+    assert_eq!(table_counts(&data), tables);
+    assert_eq!(edge_counts(&data), edges);
+    assert_eq!(
+        count(
+            &data,
+            "SELECT count(*) AS n FROM (SELECT DISTINCT from_id, to_id, edge_type FROM _edges)"
+        ),
+        edges.values().sum::<u64>()
+    );
+    // Carried rows keep the run that read them; the rest is new.
+    assert_eq!(
+        count(
+            &data,
+            &format!("SELECT count(*) AS n FROM aws_sqs_queue WHERE _run_id <> '{first}'")
+        ),
+        0
+    );
+    let iam_old = count(
+        &data,
+        &format!("SELECT count(*) AS n FROM aws_iam_user WHERE _run_id = '{first}'"),
+    );
+    assert_eq!(
+        iam_old,
+        count(
+            &data,
+            &format!(
+                "SELECT count(*) AS n FROM aws_iam_user WHERE account_id = '{}'",
+                accounts[0]
+            )
+        )
+    );
+    assert!(
+        count(
+            &data,
+            &format!("SELECT count(*) AS n FROM aws_iam_user WHERE _run_id = '{second}'")
+        ) > 0
+    );
+    assert_eq!(
+        count(
+            &data,
+            &format!("SELECT count(*) AS n FROM aws_ec2_instance WHERE _run_id <> '{second}'")
+        ),
+        0
+    );
+    // _scopes says so.
+    assert_eq!(
+        count(&data, "SELECT sum(carried_rows) AS n FROM _scopes WHERE service = 'sqs' AND status = 'denied'"),
+        tables["aws_sqs_queue"]
+    );
+    assert_eq!(
+        count(
+            &data,
+            "SELECT count(*) AS n FROM _scopes WHERE status = 'ok' AND carried_rows <> 0"
+        ),
+        0
+    );
+
+    // A third run that succeeds replaces everything.
+    sync(&data, &["--scale", "30", "--seed", "5"], 0);
+    let third = query(&data, "SELECT id FROM _runs")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        count(
+            &data,
+            &format!("SELECT count(*) AS n FROM _resources WHERE _run_id <> '{third}'")
+        ),
+        0
+    );
+    assert_eq!(table_counts(&data), tables);
+}

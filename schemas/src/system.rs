@@ -57,6 +57,7 @@ pub(crate) fn tables() -> Vec<TableDef> {
                 ColumnDef::required("status", Text, "`ok`, `partial`, `denied`, `unsupported` or `failed`."),
                 ColumnDef::required("resources", Int64, "Resources read in the scope."),
                 ColumnDef::required("edges", Int64, "Edges read in the scope."),
+                ColumnDef::required("carried_rows", Int64, "Rows of a failed scope carried forward from the previous snapshot (they keep their old `_run_id`); 0 for scopes that succeeded."),
                 ColumnDef::required("api_calls", Int64, "API requests made, retries included."),
                 ColumnDef::required("retries", Int64, "Requests that were retried."),
                 ColumnDef::required("throttles", Int64, "Requests the API throttled."),

@@ -150,3 +150,113 @@ pub async fn check_odd_values(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     want.sort();
     assert_eq!(reasons(reader).await, Some(want));
 }
+
+/// Batches of `aws_sqs_queue` (one row per `(account, region, name)`) and
+/// `_edges` (region → queue), as the flattener makes them.
+pub fn queue_batches(
+    run_id: &str,
+    queues: &[(&str, &str, &str)],
+) -> Vec<(&'static TableDef, RecordBatch)> {
+    use cloudtab_schema::{Edge, EdgeType, Item, Resource, Value};
+    let ctx = cloudtab_flatten::RunContext {
+        run_id: run_id.into(),
+        synced_at_micros: 0,
+    };
+    let mut f = cloudtab_flatten::Flattener::new(Registry::builtin(), ctx, 1000);
+    for (account, region, name) in queues {
+        let r = Resource {
+            table: "aws_sqs_queue",
+            cloud: "aws",
+            account_id: Arc::from(*account),
+            account_name: None,
+            region: Arc::from(*region),
+            zone: None,
+            id: name.to_string(),
+            name: Some(name.to_string()),
+            arn: None,
+            ctime: Value::EpochSeconds(1_700_000_000),
+            mtime: Value::Null,
+            atime: Value::Null,
+            tags: vec![],
+            values: vec![("delay_seconds", Value::Int(0))],
+        };
+        let mut region_ref = r.reference();
+        region_ref.table = "aws_region";
+        region_ref.id = region.to_string();
+        f.push(Item::Edge(Edge {
+            from: region_ref,
+            to: r.reference(),
+            edge_type: EdgeType::Default,
+        }))
+        .unwrap();
+        f.push(Item::Resource(Box::new(r))).unwrap();
+    }
+    f.finish().unwrap()
+}
+
+fn with_queues(mut run: RunInfo) -> RunInfo {
+    let t = Registry::builtin().get("aws_sqs_queue").unwrap();
+    run.tables.push((t, cloudtab_flatten::arrow_schema(t)));
+    run
+}
+
+/// A failed scope keeps its rows and edges from the previous snapshot,
+/// with their old `_run_id`; other scopes are replaced.
+pub async fn check_carry_forward(sink: &dyn Sink, reader: &dyn SnapshotReader) {
+    let mut t = sink.begin(&with_queues(run("r1"))).await.unwrap();
+    for (def, b) in queue_batches(
+        "r1",
+        &[
+            ("111", "eu-west-1", "a"),
+            ("111", "us-east-1", "b"),
+            ("222", "eu-west-1", "c"),
+        ],
+    ) {
+        t.write(def, b).await.unwrap();
+    }
+    t.commit().await.unwrap();
+
+    // Run 2: scope 111/eu-west-1/sqs fails; 222 now has a new queue.
+    let mut t = sink.begin(&with_queues(run("r2"))).await.unwrap();
+    for (def, b) in queue_batches(
+        "r2",
+        &[("111", "us-east-1", "b"), ("222", "eu-west-1", "d")],
+    ) {
+        t.write(def, b).await.unwrap();
+    }
+    let failed = crate::ScopeKey {
+        cloud: "aws".into(),
+        account_id: "111".into(),
+        region: "eu-west-1".into(),
+        service: "sqs".into(),
+    };
+    let other = crate::ScopeKey {
+        service: "ec2".into(),
+        ..failed.clone()
+    };
+    assert_eq!(t.carry_forward(&[failed, other]).await.unwrap(), vec![1, 0]);
+    t.commit().await.unwrap();
+
+    let mut ids = reader.text_column("aws_sqs_queue", "id").await.unwrap();
+    ids.sort();
+    assert_eq!(
+        ids,
+        vec![Some("a".into()), Some("b".into()), Some("d".into())]
+    );
+    let mut runs = reader
+        .text_column("aws_sqs_queue", "_run_id")
+        .await
+        .unwrap();
+    runs.sort();
+    assert_eq!(
+        runs,
+        vec![Some("r1".into()), Some("r2".into()), Some("r2".into())]
+    );
+    let mut edge_runs = reader.text_column("_edges", "_run_id").await.unwrap();
+    edge_runs.sort();
+    assert_eq!(
+        edge_runs,
+        vec![Some("r1".into()), Some("r2".into()), Some("r2".into())],
+        "the carried queue keeps its edge"
+    );
+}

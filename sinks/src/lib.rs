@@ -7,6 +7,7 @@
 //!   healthcheck()            fail fast, before any data moves
 //!   begin(run) ──▶ txn       nothing visible yet
 //!   txn.write(table, batch)  any number of times, any table order
+//!   txn.carry_forward(failed) rows of failed scopes from the previous snapshot
 //!   txn.commit(outcome)      the new snapshot becomes visible at once
 //!     or txn.abort()         the destination stays as it was
 //! ```
@@ -22,4 +23,4 @@ pub mod conformance;
 pub mod parquet;
 mod sink;
 
-pub use sink::{CommitInfo, RunInfo, Sink, SinkError, SinkTransaction};
+pub use sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};

@@ -16,6 +16,32 @@ pub struct RunInfo {
     pub tables: Vec<(&'static TableDef, SchemaRef)>,
 }
 
+/// A scope (account × region × service) whose rows a failed run must not
+/// erase. `region` is `global` for global services; then every row of the
+/// account in the service's tables belongs to it, whatever its region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScopeKey {
+    /// Cloud.
+    pub cloud: String,
+    /// Account id.
+    pub account_id: String,
+    /// Region or `global`.
+    pub region: String,
+    /// Service; its tables are the resource tables whose
+    /// [`cloudtab_schema::TableKind::Resource`] names it.
+    pub service: String,
+}
+
+impl ScopeKey {
+    /// True when a row of a `service` table with this account and region
+    /// belongs to the scope.
+    pub fn covers(&self, service: &str, account_id: &str, region: &str) -> bool {
+        self.service == service
+            && self.account_id == account_id
+            && (self.region == "global" || self.region == region)
+    }
+}
+
 /// What a commit made visible.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -93,6 +119,14 @@ pub trait SinkTransaction: Send {
         table: &'static TableDef,
         batch: RecordBatch,
     ) -> Result<(), SinkError>;
+
+    /// Copies the rows of `failed` scopes from the previous snapshot into
+    /// this run, unchanged (their `_run_id` stays the run that read them),
+    /// together with the edges that touch them and that this run does not
+    /// have. Called once, after the last `write` of extracted data and
+    /// before the run tables are written. Returns the rows carried per
+    /// scope, in the order of `failed`.
+    async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError>;
 
     /// Makes the run the current snapshot, atomically. Called at most once.
     async fn commit(self: Box<Self>) -> Result<CommitInfo, SinkError>;

@@ -1,26 +1,33 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use arrow::array::{new_null_array, Array, BooleanArray, StringArray};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use chrono::{SecondsFormat, Utc};
-use cloudtab_schema::TableDef;
+use cloudtab_schema::{TableDef, TableKind, EDGES_TABLE};
 use futures::TryStreamExt;
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+#[allow(deprecated)]
+use parquet::arrow::async_reader::{
+    ParquetObjectReader, ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder,
+};
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::config::ParquetSinkConfig;
 use super::manifest::{
-    committed_runs, manifest_path, read_manifest, FileEntry, Manifest, TableEntry, FORMAT_VERSION,
-    MANIFEST_DIR,
+    committed_runs, latest_manifest, manifest_path, read_manifest, FileEntry, Manifest, TableEntry,
+    FORMAT_VERSION, MANIFEST_DIR,
 };
-use crate::sink::{CommitInfo, RunInfo, Sink, SinkError, SinkTransaction};
+use crate::sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
 
 /// Bytes a file buffers before its upload goes multipart.
 const UPLOAD_BUFFER: usize = 1 << 20;
@@ -108,7 +115,10 @@ impl Sink for ParquetSink {
             .set_max_row_group_bytes(Some(self.config.row_group_bytes))
             .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")))
             .build();
+        // The snapshot this run replaces: failed scopes are carried from it.
+        let previous = latest_manifest(self.store.as_ref()).await?;
         Ok(Box::new(ParquetTxn {
+            previous,
             store: self.store.clone(),
             run: run.clone(),
             run_date: run.started_at.format("%Y-%m-%d").to_string(),
@@ -128,6 +138,7 @@ struct OpenFile {
 }
 
 struct ParquetTxn {
+    previous: Option<Manifest>,
     store: Arc<dyn ObjectStore>,
     run: RunInfo,
     run_date: String,
@@ -375,6 +386,71 @@ impl SinkTransaction for ParquetTxn {
         Ok(())
     }
 
+    async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError> {
+        let mut carried = vec![0u64; failed.len()];
+        let Some(previous) = self.previous.clone() else {
+            return Ok(carried);
+        };
+        if failed.is_empty() {
+            return Ok(carried);
+        }
+        let tables = self.run.tables.clone();
+        let mut ids: HashSet<String> = HashSet::new();
+        for (def, schema) in &tables {
+            let TableKind::Resource { service, .. } = def.kind else {
+                continue;
+            };
+            if !failed.iter().any(|k| k.service == service) {
+                continue;
+            }
+            let Some(entry) = previous.tables.get(def.name) else {
+                continue;
+            };
+            for file in &entry.files {
+                let mut batches = read_file(self.store.clone(), def.name, &file.path).await?;
+                while let Some(batch) = batches
+                    .try_next()
+                    .await
+                    .map_err(|source| read_error(def.name, &file.path, source))?
+                {
+                    let (accounts, regions, uids) = (
+                        text_col(&batch, "account_id"),
+                        text_col(&batch, "region"),
+                        text_col(&batch, "_id"),
+                    );
+                    let (Some(accounts), Some(regions), Some(uids)) = (accounts, regions, uids)
+                    else {
+                        return Err(SinkError::Other(format!(
+                            "cannot carry rows forward: file `{}` of table `{}` lacks the base columns",
+                            file.path, def.name
+                        )));
+                    };
+                    let mut keep = Vec::with_capacity(batch.num_rows());
+                    for row in 0..batch.num_rows() {
+                        let hit = failed.iter().position(|k| {
+                            k.covers(service, accounts.value(row), regions.value(row))
+                        });
+                        if let Some(i) = hit {
+                            carried[i] += 1;
+                            ids.insert(uids.value(row).to_string());
+                        }
+                        keep.push(hit.is_some());
+                    }
+                    let kept = filter_record_batch(&batch, &BooleanArray::from(keep))
+                        .map_err(|e| arrow_error(def.name, e))?;
+                    if kept.num_rows() > 0 {
+                        let adapted = adapt(&kept, schema).map_err(|e| arrow_error(def.name, e))?;
+                        self.write(def, adapted).await?;
+                    }
+                }
+            }
+        }
+        if !ids.is_empty() {
+            self.carry_edges(&previous, &ids).await?;
+        }
+        Ok(carried)
+    }
+
     async fn commit(mut self: Box<Self>) -> Result<CommitInfo, SinkError> {
         let result = self.finish_and_publish().await;
         if result.is_err() {
@@ -397,6 +473,71 @@ impl SinkTransaction for ParquetTxn {
 }
 
 impl ParquetTxn {
+    /// Carries the previous snapshot's edges that touch a carried resource
+    /// and that this run did not write itself.
+    async fn carry_edges(
+        &mut self,
+        previous: &Manifest,
+        ids: &HashSet<String>,
+    ) -> Result<(), SinkError> {
+        let Some((def, schema)) = self
+            .run
+            .tables
+            .iter()
+            .find(|(t, _)| t.name == EDGES_TABLE)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        // This run's own edges that touch carried resources: few, as they
+        // are bounded by the failed scopes' size.
+        self.close_file(def).await?;
+        let mut own: HashSet<(String, String, String)> = HashSet::new();
+        let written: Vec<String> = self
+            .done
+            .get(def.name)
+            .map(|f| f.iter().map(|f| f.path.clone()).collect())
+            .unwrap_or_default();
+        for path in &written {
+            let mut batches = read_file(self.store.clone(), def.name, path).await?;
+            while let Some(b) = batches
+                .try_next()
+                .await
+                .map_err(|source| read_error(def.name, path, source))?
+            {
+                for_each_edge(&b, |from, to, ty| {
+                    if ids.contains(from) || ids.contains(to) {
+                        own.insert((from.to_string(), to.to_string(), ty.to_string()));
+                    }
+                    false
+                });
+            }
+        }
+        let Some(entry) = previous.tables.get(def.name) else {
+            return Ok(());
+        };
+        for file in &entry.files {
+            let mut batches = read_file(self.store.clone(), def.name, &file.path).await?;
+            while let Some(b) = batches
+                .try_next()
+                .await
+                .map_err(|source| read_error(def.name, &file.path, source))?
+            {
+                let keep = for_each_edge(&b, |from, to, ty| {
+                    (ids.contains(from) || ids.contains(to))
+                        && !own.contains(&(from.to_string(), to.to_string(), ty.to_string()))
+                });
+                let kept = filter_record_batch(&b, &BooleanArray::from(keep))
+                    .map_err(|e| arrow_error(def.name, e))?;
+                if kept.num_rows() > 0 {
+                    let adapted = adapt(&kept, &schema).map_err(|e| arrow_error(def.name, e))?;
+                    self.write(def, adapted).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn finish_and_publish(&mut self) -> Result<CommitInfo, SinkError> {
         let tables = self.run.tables.clone();
         for (t, schema) in &tables {
@@ -465,4 +606,69 @@ impl ParquetTxn {
             bytes,
         })
     }
+}
+
+/// A stream of the batches of one Parquet file of the store.
+// ParquetObjectReader is deprecated in parquet 59 in favour of a
+// hand-written AsyncFileReader; it still does exactly what is needed here.
+#[allow(deprecated)]
+async fn read_file(
+    store: Arc<dyn ObjectStore>,
+    table: &str,
+    path: &str,
+) -> Result<ParquetRecordBatchStream<ParquetObjectReader>, SinkError> {
+    let reader = ParquetObjectReader::new(store, Path::from(path));
+    ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .and_then(|b| b.build())
+        .map_err(|source| read_error(table, path, source))
+}
+
+fn read_error(table: &str, path: &str, source: parquet::errors::ParquetError) -> SinkError {
+    SinkError::Parquet {
+        table: table.to_string(),
+        path: path.to_string(),
+        source,
+    }
+}
+
+fn arrow_error(table: &str, e: arrow::error::ArrowError) -> SinkError {
+    SinkError::Other(format!("cannot carry rows of table `{table}` forward: {e}"))
+}
+
+fn text_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    batch
+        .column_by_name(name)?
+        .as_any()
+        .downcast_ref::<StringArray>()
+}
+
+/// Calls `f(from_id, to_id, edge_type)` for every edge of `batch`; returns
+/// what it answered, row by row.
+fn for_each_edge(batch: &RecordBatch, mut f: impl FnMut(&str, &str, &str) -> bool) -> Vec<bool> {
+    let (Some(from), Some(to), Some(ty)) = (
+        text_col(batch, "from_id"),
+        text_col(batch, "to_id"),
+        text_col(batch, "edge_type"),
+    ) else {
+        return vec![false; batch.num_rows()];
+    };
+    (0..batch.num_rows())
+        .map(|i| f(from.value(i), to.value(i), ty.value(i)))
+        .collect()
+}
+
+/// `batch` in the shape of `schema`: columns by name, columns that an older
+/// cloudtab did not write as NULL.
+fn adapt(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
+            Some(c) => arrow::compute::cast(c, f.data_type()),
+            None => Ok(new_null_array(f.data_type(), batch.num_rows())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
 }

@@ -217,3 +217,9 @@ async fn keep_runs_deletes_old_runs_and_leftovers() {
     );
     assert!(files.iter().any(|f| f.contains("run_id=r2")));
 }
+
+#[tokio::test]
+async fn conformance_carry_forward() {
+    let dir = TempDir::new().unwrap();
+    conformance::check_carry_forward(&sink(&dir), &Reader(dir.path().into())).await;
+}
