@@ -19,6 +19,11 @@
 //! `TIMESTAMP(isAdjustedToUTC=true, MICROS)`; tags and nested values are
 //! UTF-8 JSON text. Every table of a run has at least one file, empty
 //! tables included, so globbing readers always find the table.
+//!
+//! Failed scopes are carried forward by reading the previous manifest's
+//! files of the scope's tables, keeping the scope's rows (and the edges
+//! that touch them and that the run did not write itself) and writing them
+//! into the new run's files unchanged.
 
 mod config;
 mod manifest;
