@@ -14,7 +14,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
-    running: Mutex<HashMap<String, (ProgressBar, Arc<Counters>)>>,
+    running: Mutex<HashMap<String, (ProgressBar, Arc<Counters>, Instant)>>,
+    finished_resources: AtomicU64,
+    start: Instant,
 }
 
 impl Bars {
@@ -31,17 +33,25 @@ impl Bars {
             multi,
             total,
             running: Mutex::new(HashMap::new()),
+            finished_resources: AtomicU64::new(0),
+            start: Instant::now(),
         });
         // Scope bars read their counters a few times a second.
         let ticker = Arc::downgrade(&bars);
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(200));
             let Some(b) = ticker.upgrade() else { return };
+            let mut all = b.finished_resources.load(Ordering::Relaxed);
             if let Ok(running) = b.running.lock() {
-                for (bar, c) in running.values() {
-                    bar.set_position(c.resources.load(Ordering::Relaxed));
+                for (bar, c, started) in running.values() {
+                    let n = c.resources.load(Ordering::Relaxed);
+                    all += n;
+                    bar.set_message(rate(n, *started));
+                    bar.set_position(n);
                 }
             };
+            b.total
+                .set_message(format!("{all} resources, {}", rate(all, b.start)));
         });
         bars
     }
@@ -61,20 +71,18 @@ impl Progress for Bars {
     fn started(&self, scope: &Scope, counters: Arc<Counters>) {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(
-            ProgressStyle::with_template(
-                "  {spinner} {prefix:40} {pos:>9} resources {per_sec:>12}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template("  {spinner} {prefix:40} {pos:>9} resources {msg:>12}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_prefix(scope.to_string());
         if let Ok(mut r) = self.running.lock() {
-            r.insert(scope.to_string(), (bar, counters));
+            r.insert(scope.to_string(), (bar, counters, Instant::now()));
         }
     }
 
     fn finished(&self, report: &ScopeReport) {
         if let Ok(mut r) = self.running.lock() {
-            if let Some((bar, _)) = r.remove(&report.scope.to_string()) {
+            if let Some((bar, _, _)) = r.remove(&report.scope.to_string()) {
                 bar.finish_and_clear();
                 self.multi.remove(&bar);
             }
@@ -87,8 +95,18 @@ impl Progress for Bars {
                 report.error.as_deref().unwrap_or("")
             ));
         }
+        self.finished_resources
+            .fetch_add(report.resources, Ordering::Relaxed);
         self.total.inc(1);
     }
+}
+
+/// `n` items since `since`, as a whole number per second.
+fn rate(n: u64, since: Instant) -> String {
+    format!(
+        "{:.0}/s",
+        n as f64 / since.elapsed().as_secs_f64().max(1e-3)
+    )
 }
 
 /// Plain log lines: failures at once, a progress line every few seconds.
