@@ -29,9 +29,9 @@ use crate::config::{Config, SinkConfig, SourceConfig};
 use crate::error::CliError;
 
 /// Chunks of items waiting for the flattener.
-const ITEM_CHANNEL: usize = 16;
+const ITEM_CHANNEL: usize = 8;
 /// Batches waiting for the writer.
-const BATCH_CHANNEL: usize = 8;
+const BATCH_CHANNEL: usize = 2;
 
 /// How a run ended.
 #[derive(Debug)]
@@ -247,7 +247,7 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         run_id,
         started_at,
         duration: clock.elapsed(),
-        counts: flattener.counts().clone(),
+        counts: flattener.counts(),
         scopes,
         commits,
         flatten_time,
@@ -370,7 +370,7 @@ fn add_run_tables(
         .with_context(|| format!("failed to record scope {}", s.scope))?;
     }
     let failed = scopes.iter().filter(|s| s.status.is_failure()).count();
-    let counts = f.counts().clone();
+    let counts = f.counts();
     f.push_row(
         RUNS_TABLE,
         &[

@@ -51,7 +51,8 @@ pub(crate) enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    fn new(ty: ColumnType, capacity: usize) -> Self {
+    /// A builder for `capacity` rows; text columns reserve `bytes` bytes.
+    fn new(ty: ColumnType, capacity: usize, bytes: usize) -> Self {
         match ty {
             ColumnType::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(capacity)),
             ColumnType::Int32 => ColumnBuilder::Int32(Int32Builder::with_capacity(capacity)),
@@ -60,7 +61,7 @@ impl ColumnBuilder {
             ColumnType::Timestamp => ColumnBuilder::Time(
                 TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
             ),
-            _ => ColumnBuilder::Text(StringBuilder::with_capacity(capacity, capacity * 16)),
+            _ => ColumnBuilder::Text(StringBuilder::with_capacity(capacity, bytes)),
         }
     }
 
@@ -94,6 +95,9 @@ pub(crate) struct TableBuilder {
     pub(crate) columns: Vec<ColumnBuilder>,
     pub(crate) rows: usize,
     capacity: usize,
+    /// Bytes each column's values took in the last batch: the next batch
+    /// reserves that much, so builders do not grow (and copy) row by row.
+    bytes: Vec<usize>,
 }
 
 impl TableBuilder {
@@ -104,10 +108,11 @@ impl TableBuilder {
             columns: def
                 .columns
                 .iter()
-                .map(|c| ColumnBuilder::new(c.ty, 0))
+                .map(|c| ColumnBuilder::new(c.ty, 0, 0))
                 .collect(),
             rows: 0,
             capacity,
+            bytes: vec![capacity * 16; def.columns.len()],
         }
     }
 
@@ -119,13 +124,19 @@ impl TableBuilder {
                 .def
                 .columns
                 .iter()
-                .map(|c| ColumnBuilder::new(c.ty, self.capacity))
+                .zip(&self.bytes)
+                .map(|(c, bytes)| ColumnBuilder::new(c.ty, self.capacity, bytes + bytes / 8))
                 .collect();
         }
     }
 
     /// Finishes the open rows into a batch; builders restart empty.
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        for (b, bytes) in self.columns.iter().zip(self.bytes.iter_mut()) {
+            if let ColumnBuilder::Text(t) = b {
+                *bytes = t.values_slice().len();
+            }
+        }
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays)

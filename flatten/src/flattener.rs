@@ -3,8 +3,8 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use cloudtab_schema::{
-    resource_uid, ColumnType, Edge, Item, Registry, Resource, TableDef, Value, BASE_COLUMNS,
-    EDGES_TABLE, ISSUES_TABLE,
+    resource_uid, ColumnType, Edge, EdgeType, Item, Registry, Resource, ResourceRef, TableDef,
+    Value, BASE_COLUMNS, EDGES_TABLE, ISSUES_TABLE,
 };
 
 use crate::builder::{ColumnBuilder, TableBuilder};
@@ -77,7 +77,12 @@ pub struct Flattener {
     edges: usize,
     issues: usize,
     ready: Vec<(&'static TableDef, RecordBatch)>,
-    counts: TableCounts,
+    /// Rows per table (index as in `tables`), resources, edges by type
+    /// (`default`, `delete`) and issues.
+    rows: Vec<u64>,
+    resources: u64,
+    edge_counts: [u64; 2],
+    issues_count: u64,
     scratch_set: Vec<bool>,
     scratch_json: String,
 }
@@ -113,6 +118,7 @@ impl Flattener {
             edges != usize::MAX && issues != usize::MAX,
             "registry lacks system tables"
         );
+        let rows = vec![0; tables.len()];
         Flattener {
             ctx,
             batch_rows,
@@ -122,7 +128,10 @@ impl Flattener {
             edges,
             issues,
             ready: Vec::new(),
-            counts: TableCounts::default(),
+            rows,
+            resources: 0,
+            edge_counts: [0; 2],
+            issues_count: 0,
             scratch_set: Vec::new(),
             scratch_json: String::new(),
         }
@@ -152,8 +161,28 @@ impl Flattener {
     }
 
     /// Counts so far.
-    pub fn counts(&self) -> &TableCounts {
-        &self.counts
+    pub fn counts(&self) -> TableCounts {
+        let mut edges = BTreeMap::new();
+        for (t, n) in [
+            (EdgeType::Default, self.edge_counts[0]),
+            (EdgeType::Delete, self.edge_counts[1]),
+        ] {
+            if n > 0 {
+                edges.insert(t.as_str(), n);
+            }
+        }
+        TableCounts {
+            rows: self
+                .tables
+                .iter()
+                .zip(&self.rows)
+                .filter(|(_, n)| **n > 0)
+                .map(|(t, n)| (t.def.name, *n))
+                .collect(),
+            resources: self.resources,
+            edges,
+            issues: self.issues_count,
+        }
     }
 
     /// Appends a row of a system table (`_runs`, `_scopes`): one value per
@@ -260,35 +289,21 @@ impl Flattener {
                 self.tables[t].columns[base + i].append_null();
             }
         }
-        self.counts.resources += 1;
+        self.resources += 1;
         self.row_done(t)
     }
 
     fn push_edge(&mut self, e: &Edge) -> Result<(), FlattenError> {
         let t = self.edges;
-        let from = resource_uid(
-            e.from.cloud,
-            &e.from.account_id,
-            &e.from.region,
-            e.from.table,
-            &e.from.id,
-        );
-        let to = resource_uid(
-            e.to.cloud,
-            &e.to.account_id,
-            &e.to.region,
-            e.to.table,
-            &e.to.id,
-        );
         self.tables[t].start_row();
         let cols = &mut self.tables[t].columns;
-        text(&mut cols[0], Some(&from));
+        text(&mut cols[0], Some(&ref_uid(&e.from)));
         text(&mut cols[1], Some(e.from.table));
-        text(&mut cols[2], Some(&to));
+        text(&mut cols[2], Some(&ref_uid(&e.to)));
         text(&mut cols[3], Some(e.to.table));
         text(&mut cols[4], Some(e.edge_type.as_str()));
         text(&mut cols[5], Some(&self.ctx.run_id));
-        *self.counts.edges.entry(e.edge_type.as_str()).or_default() += 1;
+        self.edge_counts[usize::from(e.edge_type == EdgeType::Delete)] += 1;
         self.row_done(t)
     }
 
@@ -311,13 +326,13 @@ impl Flattener {
         text(&mut cols[3], resource_id);
         text(&mut cols[4], Some(&raw));
         text(&mut cols[5], Some(reason));
-        self.counts.issues += 1;
+        self.issues_count += 1;
         self.row_done(t)
     }
 
     fn row_done(&mut self, t: usize) -> Result<(), FlattenError> {
         self.tables[t].rows += 1;
-        *self.counts.rows.entry(self.tables[t].def.name).or_default() += 1;
+        self.rows[t] += 1;
         if self.tables[t].rows >= self.batch_rows {
             self.flush(t)?;
         }
@@ -335,6 +350,10 @@ impl Flattener {
         self.ready.push((def, batch));
         Ok(())
     }
+}
+
+fn ref_uid(r: &ResourceRef) -> String {
+    resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id)
 }
 
 fn text(b: &mut ColumnBuilder, v: Option<&str>) {

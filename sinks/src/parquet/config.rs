@@ -39,7 +39,7 @@ fn default_row_group_rows() -> usize {
     128 * 1024
 }
 fn default_row_group_bytes() -> usize {
-    4 << 20
+    1 << 20
 }
 fn default_file_rows() -> u64 {
     1_000_000

@@ -20,7 +20,8 @@ use parquet::arrow::async_reader::{
 };
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::config::ParquetSinkConfig;
 use super::manifest::{
@@ -28,6 +29,21 @@ use super::manifest::{
     FORMAT_VERSION, MANIFEST_DIR,
 };
 use crate::sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
+
+/// Columns whose values are (nearly) unique per row: no dictionary.
+const UNIQUE_COLUMNS: &[&str] = &[
+    "_id",
+    "id",
+    "name",
+    "arn",
+    "tags",
+    "from_id",
+    "to_id",
+    "url",
+    "raw_value",
+    "user_id",
+    "role_id",
+];
 
 /// Bytes a file buffers before its upload goes multipart.
 const UPLOAD_BUFFER: usize = 1 << 20;
@@ -109,12 +125,27 @@ impl Sink for ParquetSink {
     }
 
     async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError> {
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(self.config.row_group_rows))
             .set_max_row_group_bytes(Some(self.config.row_group_bytes))
-            .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")));
+        // Dictionaries pay off for repeated values (regions, states, kinds)
+        // and only cost time on values that are unique per row.
+        for (_, schema) in &run.tables {
+            for f in schema.fields() {
+                let json = f
+                    .metadata()
+                    .get("cloudtab.type")
+                    .is_some_and(|t| t == "json");
+                if json || UNIQUE_COLUMNS.contains(&f.name().as_str()) {
+                    props = props
+                        .set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
+                }
+            }
+        }
+        let props = props.build();
         // The snapshot this run replaces: failed scopes are carried from it.
         let previous = latest_manifest(self.store.as_ref()).await?;
         Ok(Box::new(ParquetTxn {
@@ -167,7 +198,8 @@ impl ParquetTxn {
             "{}/part-{part:05}.parquet",
             self.run_prefix(table.name)
         ));
-        let out = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER);
+        let out = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER)
+            .with_max_concurrency(2);
         let writer =
             AsyncArrowWriter::try_new(out, schema, Some(self.props.clone())).map_err(|source| {
                 SinkError::Parquet {
