@@ -28,3 +28,6 @@ fw = summary["flatten_ms"] + summary["write_ms"]
 print(f"{scale:<8} {res:>10} {ms/1000:>8.2f} {res/(ms/1000):>12,.0f} {res/(fw/1000):>16,.0f} {rss_kb/1024:>8.0f} MB")
 PY
 done
+
+# Flatten + write alone (items generated beforehand, one thread).
+cargo bench --bench flatten_write -- "${scales[-1]}" 2>/dev/null | grep '^scale'

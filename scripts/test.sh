@@ -14,4 +14,5 @@ if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
 fi
 export CLOUDTAB_TEST_PYTHON="$PWD/.venv/bin/python"
 
-cargo test --workspace --all-targets "$@"
+# Unit and end-to-end tests (benches are run by scripts/bench.sh, not here).
+cargo test --workspace --lib --bins --tests "$@"
