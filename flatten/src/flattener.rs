@@ -3,8 +3,8 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use cloudtab_schema::{
-    resource_uid, ColumnType, Edge, EdgeType, Item, Registry, Resource, ResourceRef, TableDef,
-    Value, BASE_COLUMNS, EDGES_TABLE, ISSUES_TABLE,
+    resource_uid, ColumnType, Edge, EdgeType, Item, Registry, Resource, TableDef, Value,
+    BASE_COLUMNS, EDGES_TABLE, ISSUES_TABLE,
 };
 
 use crate::builder::{ColumnBuilder, TableBuilder};
@@ -297,10 +297,10 @@ impl Flattener {
         let t = self.edges;
         self.tables[t].start_row();
         let cols = &mut self.tables[t].columns;
-        text(&mut cols[0], Some(&ref_uid(&e.from)));
-        text(&mut cols[1], Some(e.from.table));
-        text(&mut cols[2], Some(&ref_uid(&e.to)));
-        text(&mut cols[3], Some(e.to.table));
+        text(&mut cols[0], Some(e.from.uid()));
+        text(&mut cols[1], Some(e.from.table()));
+        text(&mut cols[2], Some(e.to.uid()));
+        text(&mut cols[3], Some(e.to.table()));
         text(&mut cols[4], Some(e.edge_type.as_str()));
         text(&mut cols[5], Some(&self.ctx.run_id));
         self.edge_counts[usize::from(e.edge_type == EdgeType::Delete)] += 1;
@@ -350,10 +350,6 @@ impl Flattener {
         self.ready.push((def, batch));
         Ok(())
     }
-}
-
-fn ref_uid(r: &ResourceRef) -> String {
-    resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id)
 }
 
 fn text(b: &mut ColumnBuilder, v: Option<&str>) {

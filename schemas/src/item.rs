@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use crate::id::resource_uid;
+
 /// A value as an extractor read it, before the flattener types it.
 ///
 /// Extractors hand over what the API returned without converting it; the
@@ -102,19 +104,69 @@ impl EdgeType {
     }
 }
 
-/// Enough to compute a resource's `_id`: used for both ends of an edge.
+/// A resource as the end of an edge: what identifies it, and its `_id`,
+/// computed once when the reference is made (on the extractor's thread),
+/// however many edges then name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResourceRef {
+    table: &'static str,
+    cloud: &'static str,
+    account_id: Arc<str>,
+    region: Arc<str>,
+    id: String,
+    uid: Arc<str>,
+}
+
+impl ResourceRef {
+    /// A reference to the resource of kind `table` with native id `id`.
+    pub fn new(
+        table: &'static str,
+        cloud: &'static str,
+        account_id: Arc<str>,
+        region: Arc<str>,
+        id: impl Into<String>,
+    ) -> Self {
+        let id = id.into();
+        let uid = Arc::from(resource_uid(cloud, &account_id, &region, table, &id));
+        ResourceRef {
+            table,
+            cloud,
+            account_id,
+            region,
+            id,
+            uid,
+        }
+    }
+
     /// Table (kind) of the resource, e.g. `aws_ec2_volume`.
-    pub table: &'static str,
+    pub fn table(&self) -> &'static str {
+        self.table
+    }
+
     /// Cloud, e.g. `aws`.
-    pub cloud: &'static str,
+    pub fn cloud(&self) -> &'static str {
+        self.cloud
+    }
+
     /// Account id.
-    pub account_id: Arc<str>,
+    pub fn account_id(&self) -> &Arc<str> {
+        &self.account_id
+    }
+
     /// Region, or `global`.
-    pub region: Arc<str>,
+    pub fn region(&self) -> &Arc<str> {
+        &self.region
+    }
+
     /// Native id.
-    pub id: String,
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The resource's `_id` (see [`resource_uid`]).
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
 }
 
 /// One resource read from a cloud API.
@@ -153,13 +205,13 @@ pub struct Resource {
 impl Resource {
     /// The reference other resources use to point at this one.
     pub fn reference(&self) -> ResourceRef {
-        ResourceRef {
-            table: self.table,
-            cloud: self.cloud,
-            account_id: self.account_id.clone(),
-            region: self.region.clone(),
-            id: self.id.clone(),
-        }
+        ResourceRef::new(
+            self.table,
+            self.cloud,
+            self.account_id.clone(),
+            self.region.clone(),
+            self.id.clone(),
+        )
     }
 }
 

@@ -180,9 +180,13 @@ pub fn queue_batches(
             tags: vec![],
             values: vec![("delay_seconds", Value::Int(0))],
         };
-        let mut region_ref = r.reference();
-        region_ref.table = "aws_region";
-        region_ref.id = region.to_string();
+        let region_ref = cloudtab_schema::ResourceRef::new(
+            "aws_region",
+            "aws",
+            Arc::from(*account),
+            Arc::from(*region),
+            *region,
+        );
         f.push(Item::Edge(Edge {
             from: region_ref,
             to: r.reference(),

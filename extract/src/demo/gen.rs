@@ -132,6 +132,7 @@ impl Layout {
             salt: mix(account.salt ^ service_salt ^ mix(region_index + 1)),
             counter: 0,
             calls: 0,
+            region_refs: Vec::new(),
             emit,
         };
         let regions = account.regions.len() as u64;
@@ -159,6 +160,7 @@ struct Gen<'a> {
     salt: u64,
     counter: u64,
     calls: u64,
+    region_refs: Vec<ResourceRef>,
     emit: &'a mut dyn FnMut(Item),
 }
 
@@ -196,17 +198,17 @@ impl Gen<'_> {
     }
 
     fn reference(&self, table: &'static str, region: &Arc<str>, id: &str) -> ResourceRef {
-        ResourceRef {
-            table,
-            cloud: "aws",
-            account_id: self.account.id.clone(),
-            region: region.clone(),
-            id: id.to_string(),
-        }
+        ResourceRef::new(table, "aws", self.account.id.clone(), region.clone(), id)
     }
 
-    fn region_ref(&self, region: &Arc<str>) -> ResourceRef {
-        self.reference("aws_region", region, region)
+    /// The region's reference, made once per scope and region.
+    fn region_ref(&mut self, region: &Arc<str>) -> ResourceRef {
+        if let Some(r) = self.region_refs.iter().find(|r| r.region() == region) {
+            return r.clone();
+        }
+        let r = self.reference("aws_region", region, region);
+        self.region_refs.push(r.clone());
+        r
     }
 
     fn account_ref(&self) -> ResourceRef {
@@ -591,7 +593,7 @@ impl Gen<'_> {
                 ),
             ];
             let vr = vpc.reference();
-            vpcs.push(vr.id.clone());
+            vpcs.push(vr.id().to_string());
             self.put(vpc);
             self.edge(&rr, &vr, EdgeType::Default);
             for (s, z) in zones.iter().enumerate() {
@@ -602,7 +604,7 @@ impl Gen<'_> {
                 sn.name = Some(format!("private-{z}"));
                 sn.tags = self.tags(sn.name.as_deref());
                 sn.values = vec![
-                    ("vpc_id", Value::Text(vr.id.clone())),
+                    ("vpc_id", Value::Text(vr.id().to_string())),
                     (
                         "cidr_block",
                         Value::Text(format!("10.{}.{s}.0/24", v % 256)),
@@ -640,7 +642,7 @@ impl Gen<'_> {
                 sg.name = Some(["default", "web", "db"][k].to_string());
                 let port = [0, 443, 5432][k];
                 sg.values = vec![
-                    ("vpc_id", Value::Text(vr.id.clone())),
+                    ("vpc_id", Value::Text(vr.id().to_string())),
                     (
                         "description",
                         Value::Text(format!(
@@ -741,7 +743,7 @@ impl Gen<'_> {
                     ("instance_type", itype.into()),
                     ("state", state.into()),
                     ("vpc_id", Value::Text(vpcs[vpc as usize].clone())),
-                    ("subnet_id", Value::Text(subnet.id.clone())),
+                    ("subnet_id", Value::Text(subnet.id().to_string())),
                     (
                         "image_id",
                         Value::Text(format!("ami-0{:016x}", mix(self.rng.below(20)))),
@@ -776,7 +778,7 @@ impl Gen<'_> {
                         "security_groups",
                         Value::Json(json!(my_sgs
                             .iter()
-                            .map(|g| json!({"GroupId": g.id}))
+                            .map(|g| json!({"GroupId": g.id()}))
                             .collect::<Vec<_>>())),
                     ),
                     ("block_device_mappings", Value::Json(json!(mappings))),
@@ -797,7 +799,7 @@ impl Gen<'_> {
                 (data, 100 * (1 + self.rng.below(10)), launched + 60),
             ] {
                 let Some(vid) = vid else { continue };
-                let att = json!([{"InstanceId": ir.id, "State": "attached", "AttachTime": iso_z(when, true), "DeleteOnTermination": when == launched}]);
+                let att = json!([{"InstanceId": ir.id(), "State": "attached", "AttachTime": iso_z(when, true), "DeleteOnTermination": when == launched}]);
                 let vr = self.volume(&region, vid, &zone, size_gib, when, "in-use", att);
                 self.edge(&ir, &vr, EdgeType::Default);
                 self.edge(&vr, &ir, EdgeType::Delete);
@@ -823,7 +825,7 @@ impl Gen<'_> {
             let source = (!volumes.is_empty() && self.rng.chance(80))
                 .then(|| volumes[self.rng.below(volumes.len() as u64) as usize].clone());
             let (vid, size) = match &source {
-                Some((v, size)) => (v.id.clone(), *size),
+                Some((v, size)) => (v.id().to_string(), *size),
                 None => (format!("vol-0{:016x}", mix(self.salt ^ k ^ 0xdead)), 8),
             };
             let started = self.created();
