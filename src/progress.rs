@@ -9,12 +9,15 @@ use cloudtab_extract::runner::Progress;
 use cloudtab_extract::{Counters, Scope, ScopeReport};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// A running scope's bar, its counters and its start.
+type Running = (ProgressBar, Arc<Counters>, Instant);
+
 /// Bars: one for the run (scopes done of all) and one per running scope
 /// with its resource count and rate.
 pub struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
-    running: Mutex<HashMap<String, (ProgressBar, Arc<Counters>, Instant)>>,
+    running: Mutex<HashMap<String, Running>>,
     finished_resources: AtomicU64,
     start: Instant,
 }

@@ -228,8 +228,11 @@ pub struct Edge {
 
 /// What extractors send to the flattener.
 #[derive(Debug, Clone, PartialEq)]
+// Edges outnumber resources about three to one and travel unboxed, saving
+// an allocation each; resources are boxed.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
-    /// A resource (boxed: it is much larger than an edge).
+    /// A resource (boxed).
     Resource(Box<Resource>),
     /// An edge.
     Edge(Edge),
