@@ -696,17 +696,17 @@ impl Gen<'_> {
                 .to_string();
             inst.name = self.rng.chance(90).then(|| format!("{app}-{i:04}"));
             let launched = self.created();
-            inst.ctime = if self.rng.chance(10) {
-                // Same instant, written with an offset.
-                let t = DateTime::<Utc>::from_timestamp(launched, 0).unwrap_or_default();
-                let ist = chrono::FixedOffset::east_opt(19_800)
-                    .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
-                Value::Text(
-                    t.with_timezone(&ist)
-                        .to_rfc3339_opts(SecondsFormat::Secs, false),
-                )
-            } else {
-                Value::Text(iso_z(launched, true))
+            let ist = chrono::FixedOffset::east_opt(19_800);
+            inst.ctime = match ist {
+                // Same instant, written with an offset (+05:30).
+                Some(ist) if self.rng.chance(10) => {
+                    let t = DateTime::<Utc>::from_timestamp(launched, 0).unwrap_or_default();
+                    Value::Text(
+                        t.with_timezone(&ist)
+                            .to_rfc3339_opts(SecondsFormat::Secs, false),
+                    )
+                }
+                _ => Value::Text(iso_z(launched, true)),
             };
             inst.tags = self.tags(inst.name.as_deref());
             let state = *self
