@@ -14,7 +14,7 @@ trap 'rm -rf "$out"' EXIT
 
 scales=("$@")
 [ ${#scales[@]} -gt 0 ] || scales=(1000 10000)
-printf '%-8s %10s %8s %12s %16s %10s\n' scale resources seconds "res/s" "flatten+write/s" "peak RSS"
+printf '%-8s %10s %10s %8s %12s %16s %10s\n' scale resources edges seconds "res/s" "flatten+write/s" "peak RSS"
 for scale in "${scales[@]}"; do
   rm -rf "$out/data"
   /usr/bin/time -v "$bin" --log-format json sync --source demo --scale "$scale" --seed 1 \
@@ -24,8 +24,9 @@ import json, re, sys
 scale, summary, timing = sys.argv[1], json.load(open(sys.argv[2])), open(sys.argv[3]).read()
 rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing).group(1))
 res, ms = summary["resources"], summary["duration_ms"]
+edges = sum(summary["edges"].values())
 fw = summary["flatten_ms"] + summary["write_ms"]
-print(f"{scale:<8} {res:>10} {ms/1000:>8.2f} {res/(ms/1000):>12,.0f} {res/(fw/1000):>16,.0f} {rss_kb/1024:>8.0f} MB")
+print(f"{scale:<8} {res:>10} {edges:>10} {ms/1000:>8.2f} {res/(ms/1000):>12,.0f} {res/(fw/1000):>16,.0f} {rss_kb/1024:>8.0f} MB")
 PY
 done
 
