@@ -33,14 +33,13 @@ fn main() {
             std::process::exit(exit::FAILURE);
         }
     };
+    let log_format = cli.log_format;
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            if e.code == exit::USAGE {
-                eprintln!("error: {e}");
-            } else {
-                eprintln!("error: {e}");
-                tracing::error!(error = %format!("{:#}", e.error), "failed");
+            eprintln!("error: {e}");
+            if log_format == LogFormat::Json {
+                tracing::error!(error = %e, exit_code = e.code, "failed");
             }
             e.code
         }

@@ -88,8 +88,10 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
     Ok((ctx, manifest))
 }
 
+/// A file of the snapshot as DataFusion takes it: an absolute local path
+/// (DataFusion percent-encodes it, so spaces and other characters are fine).
 fn file_url(dir: &Path, rel: &str) -> String {
-    format!("file://{}/{}", dir.display(), rel)
+    dir.join(rel).to_string_lossy().into_owned()
 }
 
 /// `_resources`: the base columns of every resource table, with `kind`.

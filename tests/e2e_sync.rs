@@ -587,3 +587,21 @@ fn failed_scopes_keep_their_rows_and_edges_from_the_previous_snapshot() {
     );
     assert_eq!(table_counts(&data), tables);
 }
+
+#[test]
+fn paths_with_spaces_and_unicode_work() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("my data ü");
+    sync(&data, &["--scale", "1"], 0);
+    assert_eq!(count(&data, "SELECT count(*) AS n FROM _runs"), 1);
+    let url = format!("file://{}", data.display());
+    let o = run(&[
+        "query",
+        "--data",
+        &url,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM aws_account",
+    ]);
+    assert_eq!(outcome(&o).1, "n\n1\n");
+}
