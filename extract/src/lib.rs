@@ -14,6 +14,8 @@
 //! [`Item`]: cloudtab_schema::Item
 //! [`Value`]: cloudtab_schema::Value
 
+#![warn(missing_docs)]
+
 pub mod demo;
 mod emitter;
 mod extractor;

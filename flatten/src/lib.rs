@@ -17,6 +17,8 @@
 //!
 //! [`Item`]: cloudtab_schema::Item
 
+#![warn(missing_docs)]
+
 mod builder;
 mod coerce;
 mod flattener;

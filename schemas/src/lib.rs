@@ -14,6 +14,8 @@
 //! the flattener consumes them, and neither may depend on the other. It does
 //! not depend on Arrow: extractors stay free of it.
 
+#![warn(missing_docs)]
+
 mod aws;
 mod column;
 mod ddl;

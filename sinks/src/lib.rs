@@ -18,6 +18,8 @@
 //! manifest written last with a create-only put). Sinks see Arrow batches
 //! whose schemas come from `cloudtab-schema`; they never see cloud SDKs.
 
+#![warn(missing_docs)]
+
 #[cfg(test)]
 pub mod conformance;
 pub mod parquet;
