@@ -14,6 +14,12 @@ use cloudtab_schema::{Item, Registry};
 use cloudtab_sinks::parquet::{ParquetSink, ParquetSinkConfig};
 use cloudtab_sinks::{RunInfo, Sink};
 
+// The same allocator and options as the binary (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+#[export_name = "_rjem_malloc_conf"]
+pub static MALLOC_CONF: &[u8; 46] = b"dirty_decay_ms:500,muzzy_decay_ms:0,narenas:2\0";
+
 fn main() {
     let scale: u64 = std::env::args()
         .skip(1)
