@@ -122,6 +122,34 @@ fn at(text: &str, path: &[Seg], key: &str, message: &str) -> String {
     }
 }
 
+/// Parses the entries of a `sources:` or `sinks:` list: `parse` gets each
+/// entry's `type` and the rest, and answers `None` for an unknown type.
+fn typed_entries<T>(
+    text: &str,
+    key: &'static str,
+    entries: Vec<serde_yaml::Value>,
+    known: &str,
+    parse: impl Fn(&str, serde_yaml::Value, &[Seg]) -> Option<Result<T, String>>,
+) -> Result<Vec<T>, String> {
+    let noun = key.trim_end_matches('s');
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let path = [Seg::Key(key), Seg::Index(i)];
+            let (kind, rest) = split_type(text, entry, &path)?;
+            parse(&kind, rest, &path).unwrap_or_else(|| {
+                Err(at(
+                    text,
+                    &path,
+                    "type",
+                    &format!("unknown {noun} type `{kind}`, expected {known}"),
+                ))
+            })
+        })
+        .collect()
+}
+
 /// Takes `type` out of a source or sink entry.
 fn split_type(
     text: &str,
@@ -230,36 +258,27 @@ impl Config {
             max_concurrency: raw.max_concurrency,
             batch_rows: raw.batch_rows,
         };
-        for (i, entry) in raw.sources.into_iter().enumerate() {
-            let path = [Seg::Key("sources"), Seg::Index(i)];
-            let (kind, rest) = split_type(text, entry, &path)?;
-            config.sources.push(match kind.as_str() {
-                "demo" => SourceConfig::Demo(typed(text, rest, &path)?),
-                other => {
-                    return Err(at(
-                        text,
-                        &path,
-                        "type",
-                        &format!("unknown source type `{other}`, expected `demo`"),
-                    ))
-                }
-            });
-        }
-        for (i, entry) in raw.sinks.into_iter().enumerate() {
-            let path = [Seg::Key("sinks"), Seg::Index(i)];
-            let (kind, rest) = split_type(text, entry, &path)?;
-            config.sinks.push(match kind.as_str() {
-                "parquet" => SinkConfig::Parquet(typed(text, rest, &path)?),
-                other => {
-                    return Err(at(
-                        text,
-                        &path,
-                        "type",
-                        &format!("unknown sink type `{other}`, expected `parquet`"),
-                    ))
-                }
-            });
-        }
+        config.sources = typed_entries(
+            text,
+            "sources",
+            raw.sources,
+            "`demo`",
+            |kind, rest, path| match kind {
+                "demo" => Some(typed(text, rest, path).map(SourceConfig::Demo)),
+                _ => None,
+            },
+        )?;
+        config.sinks =
+            typed_entries(
+                text,
+                "sinks",
+                raw.sinks,
+                "`parquet`",
+                |kind, rest, path| match kind {
+                    "parquet" => Some(typed(text, rest, path).map(SinkConfig::Parquet)),
+                    _ => None,
+                },
+            )?;
         Ok(config)
     }
 

@@ -13,18 +13,10 @@ use common::*;
 use tempfile::TempDir;
 
 fn table_counts(dir: &std::path::Path) -> BTreeMap<String, u64> {
-    query(
+    grouped(
         dir,
-        "SELECT kind, count(*) AS n FROM _resources GROUP BY kind",
+        "SELECT kind AS k, count(*) AS n FROM _resources GROUP BY kind",
     )
-    .into_iter()
-    .map(|r| {
-        (
-            r["kind"].as_str().unwrap().to_string(),
-            r["n"].as_u64().unwrap(),
-        )
-    })
-    .collect()
 }
 
 fn expected(scale: u64, seed: u64) -> (BTreeMap<String, u64>, BTreeMap<String, u64>, u64) {
@@ -61,18 +53,10 @@ fn sync_then_query_sees_exactly_the_demo_inventory() {
             "{t}: _id unique"
         );
     }
-    let got_edges: BTreeMap<String, u64> = query(
+    let got_edges = grouped(
         dir.path(),
-        "SELECT edge_type, count(*) AS n FROM _edges GROUP BY edge_type",
-    )
-    .into_iter()
-    .map(|r| {
-        (
-            r["edge_type"].as_str().unwrap().to_string(),
-            r["n"].as_u64().unwrap(),
-        )
-    })
-    .collect();
+        "SELECT edge_type AS k, count(*) AS n FROM _edges GROUP BY edge_type",
+    );
     assert_eq!(got_edges, edges);
     // Every edge end is a resource of the snapshot, and of the kind it says.
     assert_eq!(
@@ -467,18 +451,10 @@ print(json.dumps(out))
 }
 
 fn edge_counts(dir: &std::path::Path) -> BTreeMap<String, u64> {
-    query(
+    grouped(
         dir,
         "SELECT to_kind || '/' || edge_type AS k, count(*) AS n FROM _edges GROUP BY 1",
     )
-    .into_iter()
-    .map(|r| {
-        (
-            r["k"].as_str().unwrap().to_string(),
-            r["n"].as_u64().unwrap(),
-        )
-    })
-    .collect()
 }
 
 #[test]

@@ -84,3 +84,16 @@ pub fn python() -> PathBuf {
     );
     p
 }
+
+/// Counts from a query whose columns are `k` (text) and `n` (integer).
+pub fn grouped(dir: &Path, sql: &str) -> std::collections::BTreeMap<String, u64> {
+    query(dir, sql)
+        .into_iter()
+        .map(|r| {
+            (
+                r["k"].as_str().unwrap_or_default().to_string(),
+                r["n"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
