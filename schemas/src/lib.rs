@@ -27,7 +27,11 @@ mod system;
 mod table;
 
 pub use column::{ColumnDef, ColumnType};
-pub use ddl::{postgres_ddl, quote_ident};
+pub use ddl::{
+    pg_create_partition, pg_create_table, pg_indexed_columns, pg_partition_column,
+    pg_partition_indexes, pg_primary_key, pg_type, postgres_ddl, qualified, quote_ident, PgLayout,
+    SNAPSHOT_RUN_COLUMN,
+};
 pub use docs::markdown;
 pub use id::resource_uid;
 pub use item::{Edge, EdgeType, Item, Resource, ResourceRef, Value};

@@ -1,7 +1,7 @@
 //! Where snapshots land.
 //!
-//! A [`Sink`] is a destination (a Parquet directory or bucket, later
-//! PostgreSQL and Snowflake). A run talks to it in one shape only:
+//! A [`Sink`] is a destination (a Parquet directory or bucket, a PostgreSQL
+//! schema; later Snowflake). A run talks to it in one shape only:
 //!
 //! ```text
 //!   healthcheck()            fail fast, before any data moves
@@ -23,6 +23,7 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod parquet;
+pub mod postgres;
 mod sink;
 
 pub use sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};

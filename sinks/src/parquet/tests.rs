@@ -66,7 +66,7 @@ async fn conformance_abort_and_rerun() {
 #[tokio::test]
 async fn conformance_odd_values() {
     let dir = TempDir::new().unwrap();
-    conformance::check_odd_values(&sink(&dir), &Reader(dir.path().into())).await;
+    conformance::check_odd_values(&sink(&dir), &Reader(dir.path().into()), "\0").await;
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {

@@ -1,0 +1,881 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use bytes::Bytes;
+use cloudtab_schema::{
+    pg_create_partition, pg_create_table, pg_partition_indexes, pg_type, qualified, quote_ident,
+    PgLayout, TableDef, TableKind, SNAPSHOT_RUN_COLUMN,
+};
+use futures::SinkExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_postgres::Client;
+
+use super::config::{LoadMode, Migrate, PostgresSinkConfig, SslMode};
+use super::copy;
+use crate::sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
+
+/// First key of the advisory lock that keeps two runs out of one schema
+/// (`clou` in ASCII); the second is `hashtext(schema)`.
+const LOCK_CLASS: i32 = 0x636c_6f75;
+
+/// History mode's record of committed runs, in commit order: what
+/// `<table>_latest` and carry-forward take as the latest snapshot.
+const SNAPSHOTS_TABLE: &str = "_cloudtab_snapshots";
+
+/// Encoded COPY streams waiting for the loader; bounds memory.
+const LOADER_QUEUE: usize = 4;
+
+/// The PostgreSQL sink. See the module docs for how a snapshot is swapped
+/// in.
+pub struct PostgresSink {
+    config: PostgresSinkConfig,
+    describe: String,
+}
+
+impl PostgresSink {
+    /// Checks the configuration (no I/O) and builds the sink.
+    pub fn build(config: PostgresSinkConfig) -> Result<Self, SinkError> {
+        config.validate()?;
+        let describe = format!(
+            "{} (schema {})",
+            config.redacted_url(),
+            quote_ident(&config.schema)
+        );
+        Ok(PostgresSink { config, describe })
+    }
+
+    fn layout(&self) -> PgLayout {
+        match self.config.mode {
+            LoadMode::Snapshot => PgLayout::Snapshot,
+            LoadMode::History => PgLayout::History,
+        }
+    }
+
+    /// Opens a connection; its driver runs on its own task.
+    pub(crate) async fn connect(&self) -> Result<Client, SinkError> {
+        let r = self.config.resolve()?;
+        let fail = |e: tokio_postgres::Error| {
+            SinkError::Other(format!(
+                "cannot connect to {}: {}; check that the server runs, the URL, the password and `sslmode`",
+                self.config.redacted_url(),
+                pg_message(&e)
+            ))
+        };
+        let mut pg = r.pg;
+        let tls = super::tls::connector(r.sslmode, r.sslrootcert.as_deref())?;
+        pg.ssl_mode(match r.sslmode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+        });
+        let _ = r.host;
+        let client = match tls {
+            None => {
+                let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(fail)?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "postgres connection ended");
+                    }
+                });
+                client
+            }
+            Some(tls) => {
+                let (client, conn) = pg.connect(tls).await.map_err(fail)?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "postgres connection ended");
+                    }
+                });
+                client
+            }
+        };
+        Ok(client)
+    }
+
+    /// What exists in the schema for `tables`, and what has to change.
+    async fn plan(
+        &self,
+        client: &Client,
+        tables: &[&'static TableDef],
+    ) -> Result<Vec<TablePlan>, SinkError> {
+        let names: Vec<&str> = tables.iter().map(|t| t.name).collect();
+        let rows = client
+            .query(
+                "SELECT c.relname::text, c.relkind::text, a.attname::text, \
+                        format_type(a.atttypid, a.atttypmod) \
+                 FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+                 WHERE n.nspname = $1 AND c.relname = ANY($2) \
+                 ORDER BY c.relname, a.attnum",
+                &[&self.config.schema, &names],
+            )
+            .await
+            .map_err(|e| self.sql_error("read the existing tables", &e))?;
+        let mut existing: HashMap<String, (String, Vec<(String, String)>)> = HashMap::new();
+        for row in rows {
+            let e = existing
+                .entry(row.get::<_, String>(0))
+                .or_insert_with(|| (row.get(1), Vec::new()));
+            e.1.push((row.get(2), row.get(3)));
+        }
+        let layout = self.layout();
+        let mut plans = Vec::new();
+        let mut problems = Vec::new();
+        for t in tables {
+            let Some((kind, cols)) = existing.remove(t.name) else {
+                plans.push(TablePlan::new(t, Action::Create, Vec::new(), Vec::new()));
+                continue;
+            };
+            let mut want: Vec<(&str, &str)> =
+                t.columns.iter().map(|c| (c.name, pg_type(c.ty))).collect();
+            if layout == PgLayout::History {
+                want.push((SNAPSHOT_RUN_COLUMN, "text"));
+            }
+            let mut trouble = Vec::new();
+            let expected_kind = if layout == PgLayout::Snapshot {
+                "p"
+            } else {
+                "r"
+            };
+            if kind != expected_kind {
+                trouble.push(match (kind.as_str(), layout) {
+                    ("p", PgLayout::History) => "it was loaded in snapshot mode (a partitioned table), not history mode".to_string(),
+                    ("r", PgLayout::Snapshot) if cols.iter().any(|(n, _)| n == SNAPSHOT_RUN_COLUMN) => "it was loaded in history mode, not snapshot mode".to_string(),
+                    ("r", PgLayout::Snapshot) => "it is a plain table; cloudtab keeps snapshot tables partitioned so that a run can be swapped in atomically".to_string(),
+                    (k, _) => format!("it is not a table (relkind `{k}`)"),
+                });
+            }
+            let mut carry = Vec::new();
+            for (name, ty) in &cols {
+                match want.iter().find(|(n, _)| n == name) {
+                    None => trouble.push(format!(
+                        "column `{name}` ({ty}) is no longer in cloudtab's schema"
+                    )),
+                    Some((_, w)) if w != ty => trouble.push(format!(
+                        "column `{name}` is {ty} in the database but {w} in cloudtab's schema"
+                    )),
+                    Some((n, _)) if *n != SNAPSHOT_RUN_COLUMN => carry.push(*n),
+                    Some(_) => {}
+                }
+            }
+            let add: Vec<&'static str> = t
+                .columns
+                .iter()
+                .map(|c| c.name)
+                .filter(|n| !cols.iter().any(|(c, _)| c == n))
+                .collect();
+            if trouble.is_empty() {
+                plans.push(TablePlan::new(t, Action::Keep, add, carry));
+            } else if self.config.migrate == Migrate::Force {
+                tracing::warn!(table = t.name, changes = %trouble.join("; "), "--migrate=force: the table will be dropped and created again");
+                plans.push(TablePlan::new(t, Action::Recreate, Vec::new(), carry));
+            } else {
+                problems.push(format!(
+                    "table {}: {}",
+                    qualified(&self.config.schema, t.name),
+                    trouble.join("; ")
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SinkError::Config(format!(
+                "the tables in the database no longer match cloudtab's schema, and cloudtab never drops or converts a column by itself:\n  {}\nMigrate them by hand (ALTER TABLE), or run with --migrate=force to drop and recreate these tables (their data and the views on them go).",
+                problems.join("\n  ")
+            )));
+        }
+        Ok(plans)
+    }
+
+    fn sql_error(&self, what: &str, e: &tokio_postgres::Error) -> SinkError {
+        SinkError::Other(format!(
+            "PostgreSQL sink {}: failed to {what}: {}",
+            self.describe,
+            pg_message(e)
+        ))
+    }
+
+    /// Takes the schema's advisory lock, waiting up to `lock_wait`.
+    async fn lock(&self, client: &Client) -> Result<(), SinkError> {
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            let got: bool = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                    &[&LOCK_CLASS, &self.config.schema],
+                )
+                .await
+                .map_err(|e| self.sql_error("take the run lock", &e))?
+                .get(0);
+            if got {
+                return Ok(());
+            }
+            let holder = client
+                .query_opt(
+                    "SELECT a.pid, a.application_name, a.backend_start::text \
+                     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                     WHERE l.locktype = 'advisory' AND l.granted \
+                       AND l.classid = ($1::bigint & 4294967295)::oid \
+                       AND l.objid = (hashtext($2)::bigint & 4294967295)::oid \
+                     LIMIT 1",
+                    &[&(LOCK_CLASS as i64), &self.config.schema],
+                )
+                .await
+                .ok()
+                .flatten()
+                .map(|r| {
+                    format!(
+                        "backend pid {} ({}), connected since {}",
+                        r.get::<_, i32>(0),
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2)
+                    )
+                })
+                .unwrap_or_else(|| "a session that just ended".into());
+            if start.elapsed() >= self.config.lock_wait() {
+                return Err(SinkError::Conflict(format!(
+                    "another cloudtab run is writing to schema {} ({holder}); gave up after {} s. Wait for it to finish, or raise `lock_wait_secs`",
+                    quote_ident(&self.config.schema),
+                    self.config.lock_wait_secs
+                )));
+            }
+            if !told {
+                tracing::warn!(schema = %self.config.schema, holder = %holder, "another cloudtab run is writing to this schema; waiting for it");
+                told = true;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// What happens to one table in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// It does not exist yet.
+    Create,
+    /// It exists and matches (perhaps missing new columns).
+    Keep,
+    /// `--migrate=force`: dropped and created again at the swap.
+    Recreate,
+}
+
+struct TablePlan {
+    def: &'static TableDef,
+    action: Action,
+    /// Registry columns the table lacks: added at the swap.
+    add: Vec<&'static str>,
+    /// Columns the previous snapshot has with the right type: what
+    /// carry-forward copies.
+    carry: Vec<&'static str>,
+    /// Where this run's rows go: a new partition (snapshot) or the table
+    /// itself (history).
+    target: String,
+}
+
+impl TablePlan {
+    fn new(
+        def: &'static TableDef,
+        action: Action,
+        add: Vec<&'static str>,
+        carry: Vec<&'static str>,
+    ) -> Self {
+        TablePlan {
+            def,
+            action,
+            add,
+            carry,
+            target: def.name.to_string(),
+        }
+    }
+}
+
+/// The name of a table's partition for a run: `<table>__<run>_<nonce>`
+/// (the nonce keeps it apart from the current partition even if a run id
+/// repeats), cut to PostgreSQL's 63-byte identifiers.
+fn partition_name(table: &str, run_id: &str, index: usize, nonce: u32) -> String {
+    let run: String = run_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let run = format!("{run}_{nonce:04x}");
+    let name = format!("{table}__{run}");
+    if name.len() <= 63 {
+        name
+    } else {
+        let run = &run[run.len().saturating_sub(24)..];
+        format!("_part{index}__{run}")
+    }
+}
+
+/// A PostgreSQL error with the server's message, detail and hint.
+pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = db.message().to_string();
+        if let Some(d) = db.detail() {
+            s.push_str(&format!(" ({d})"));
+        }
+        if let Some(h) = db.hint() {
+            s.push_str(&format!("; hint: {h}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+#[async_trait]
+impl Sink for PostgresSink {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    async fn healthcheck(&self) -> Result<(), SinkError> {
+        let client = self.connect().await?;
+        let row = client
+            .query_one(
+                "SELECT 1, current_user::text, current_database()::text, \
+                        EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), \
+                        has_database_privilege(current_database(), 'CREATE')",
+                &[&self.config.schema],
+            )
+            .await
+            .map_err(|e| self.sql_error("run a health check query", &e))?;
+        let (user, db, exists, can_create_schema): (String, String, bool, bool) =
+            (row.get(1), row.get(2), row.get(3), row.get(4));
+        let schema = quote_ident(&self.config.schema);
+        if exists {
+            let ok: bool = client
+                .query_one(
+                    "SELECT has_schema_privilege($1, 'CREATE') AND has_schema_privilege($1, 'USAGE')",
+                    &[&self.config.schema],
+                )
+                .await
+                .map_err(|e| self.sql_error("check privileges", &e))?
+                .get(0);
+            if !ok {
+                return Err(SinkError::Other(format!(
+                    "user `{user}` may not create tables in schema {schema} of database `{db}`; run `GRANT USAGE, CREATE ON SCHEMA {schema} TO {}` or pick another schema",
+                    quote_ident(&user)
+                )));
+            }
+        } else if !can_create_schema {
+            return Err(SinkError::Other(format!(
+                "schema {schema} does not exist in database `{db}` and user `{user}` may not create it; run `CREATE SCHEMA {schema} AUTHORIZATION {}` as an owner, or pick another schema",
+                quote_ident(&user)
+            )));
+        }
+        let tables: Vec<&'static TableDef> = cloudtab_schema::Registry::builtin()
+            .tables()
+            .iter()
+            .collect();
+        self.plan(&client, &tables).await?;
+        Ok(())
+    }
+
+    async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError> {
+        let client = Arc::new(self.connect().await?);
+        self.lock(&client).await?;
+        let tables: Vec<&'static TableDef> = run.tables.iter().map(|(t, _)| *t).collect();
+        let mut plans = self.plan(&client, &tables).await?;
+        let schema = &self.config.schema;
+        let layout = self.layout();
+        client
+            .batch_execute(&format!(
+                "BEGIN; CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(schema)
+            ))
+            .await
+            .map_err(|e| self.sql_error("start the run's transaction", &e))?;
+        let nonce = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish() as u32
+                & 0xffff
+        };
+        let mut statements = Vec::new();
+        if layout == PgLayout::History {
+            statements.push(format!(
+                "CREATE TABLE IF NOT EXISTS {} (\"seq\" bigserial PRIMARY KEY, \"run_id\" text NOT NULL UNIQUE, \"committed_at\" timestamptz NOT NULL DEFAULT now())",
+                qualified(schema, SNAPSHOTS_TABLE)
+            ));
+        }
+        for (i, p) in plans.iter_mut().enumerate() {
+            if p.action == Action::Create {
+                statements.extend(pg_create_table(p.def, schema, layout));
+            }
+            if layout == PgLayout::Snapshot {
+                p.target = partition_name(p.def.name, &run.run_id, i, nonce);
+                statements.push(pg_create_partition(p.def, schema, &p.target));
+            } else if p.action == Action::Recreate {
+                // History with --migrate=force: the old table goes at once
+                // (its lock is held for the whole run; documented).
+                statements.push(format!(
+                    "DROP VIEW IF EXISTS {}",
+                    qualified(schema, &format!("{}_latest", p.def.name))
+                ));
+                statements.push(format!("DROP TABLE {}", qualified(schema, p.def.name)));
+                statements.extend(pg_create_table(p.def, schema, layout));
+                p.carry.clear();
+            }
+        }
+        for s in &statements {
+            if let Err(e) = client.simple_query(s).await {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(self.sql_error("create the run's tables", &e));
+            }
+        }
+        if layout == PgLayout::History {
+            let seen = client
+                .query_opt(
+                    &format!(
+                        "SELECT 1 FROM {} WHERE \"run_id\" = $1",
+                        qualified(schema, SNAPSHOTS_TABLE)
+                    ),
+                    &[&run.run_id],
+                )
+                .await
+                .map_err(|e| self.sql_error("read the committed runs", &e))?;
+            if seen.is_some() {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(SinkError::Conflict(format!(
+                    "run `{}` was committed to schema {} already; every run needs a new id",
+                    run.run_id,
+                    quote_ident(schema)
+                )));
+            }
+        }
+        let (tx, rx) = mpsc::channel(LOADER_QUEUE);
+        let loader = tokio::spawn(load(client.clone(), rx, self.describe.clone()));
+        Ok(Box::new(PostgresTransaction {
+            client,
+            schema: schema.clone(),
+            describe: self.describe.clone(),
+            run_id: run.run_id.clone(),
+            layout,
+            plans,
+            loader: Some((tx, loader)),
+            rows: 0,
+        }))
+    }
+}
+
+/// Work for the loader task.
+enum Load {
+    /// One complete binary COPY stream into a table.
+    Copy {
+        target: String,
+        columns: String,
+        data: Bytes,
+    },
+    /// Answers once everything before it is loaded.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Runs the COPY statements one after the other, so that encoding the
+/// next batch overlaps with the server loading this one. Returns the
+/// first error; after it, nothing more is loaded.
+async fn load(
+    client: Arc<Client>,
+    mut rx: mpsc::Receiver<Load>,
+    describe: String,
+) -> Result<(), SinkError> {
+    while let Some(job) = rx.recv().await {
+        match job {
+            Load::Flush(done) => {
+                let _ = done.send(());
+            }
+            Load::Copy {
+                target,
+                columns,
+                data,
+            } => {
+                let sql = format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary)");
+                let result = async {
+                    let sink = client.copy_in::<_, Bytes>(&sql).await?;
+                    futures::pin_mut!(sink);
+                    sink.send(data).await?;
+                    sink.finish().await
+                }
+                .await;
+                if let Err(e) = result {
+                    return Err(SinkError::Other(format!(
+                        "PostgreSQL sink {describe}: COPY into {target} failed: {}",
+                        pg_message(&e)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The loader task's queue and handle.
+type Loader = (mpsc::Sender<Load>, JoinHandle<Result<(), SinkError>>);
+
+/// One run being loaded: everything happens in one transaction on one
+/// connection, which also holds the schema's advisory lock.
+struct PostgresTransaction {
+    client: Arc<Client>,
+    schema: String,
+    describe: String,
+    run_id: String,
+    layout: PgLayout,
+    plans: Vec<TablePlan>,
+    loader: Option<Loader>,
+    rows: u64,
+}
+
+impl PostgresTransaction {
+    fn plan(&self, table: &str) -> Result<&TablePlan, SinkError> {
+        self.plans
+            .iter()
+            .find(|p| p.def.name == table)
+            .ok_or_else(|| SinkError::Other(format!("table `{table}` is not part of this run")))
+    }
+
+    fn err(&self, what: &str, e: &tokio_postgres::Error) -> SinkError {
+        SinkError::Other(format!(
+            "PostgreSQL sink {}: failed to {what}: {}",
+            self.describe,
+            pg_message(e)
+        ))
+    }
+
+    /// The loader's error, once it has stopped.
+    async fn loader_error(&mut self) -> SinkError {
+        match self.loader.take() {
+            Some((tx, handle)) => {
+                drop(tx);
+                match handle.await {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(())) => SinkError::Other("the COPY loader stopped".into()),
+                    Err(e) => SinkError::Other(format!("the COPY loader failed: {e}")),
+                }
+            }
+            None => SinkError::Other("the COPY loader already stopped".into()),
+        }
+    }
+
+    /// Waits until every batch handed over so far is loaded.
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        let Some((tx, _)) = &self.loader else {
+            return Err(self.loader_error().await);
+        };
+        let (done_tx, done_rx) = oneshot::channel();
+        if tx.send(Load::Flush(done_tx)).await.is_err() || done_rx.await.is_err() {
+            return Err(self.loader_error().await);
+        }
+        Ok(())
+    }
+
+    async fn execute(&self, what: &str, sql: &str) -> Result<u64, SinkError> {
+        self.client
+            .execute(sql, &[])
+            .await
+            .map_err(|e| self.err(what, &e))
+    }
+
+    /// The condition that picks the previous snapshot's rows of a table
+    /// (aliased `alias`): all of them in snapshot mode, those of the
+    /// latest committed run in history mode (the newest row of
+    /// `_cloudtab_snapshots`, written by each commit).
+    fn previous_snapshot(&self, alias: &str) -> String {
+        match self.layout {
+            PgLayout::Snapshot => "TRUE".into(),
+            PgLayout::History => format!(
+                "{alias}.{c} = (SELECT s.\"run_id\" FROM {snapshots} s ORDER BY s.\"seq\" DESC LIMIT 1)",
+                c = quote_ident(SNAPSHOT_RUN_COLUMN),
+                snapshots = qualified(&self.schema, SNAPSHOTS_TABLE)
+            ),
+        }
+    }
+
+    /// The column lists of an `INSERT … SELECT` that carries rows: in
+    /// history mode the new rows' `_snapshot_run_id` is `run_param`.
+    fn carry_columns(&self, carry: &[&str], alias: &str, run_param: &str) -> (String, String) {
+        let into: Vec<String> = carry.iter().map(|c| quote_ident(c)).collect();
+        let select: Vec<String> = carry
+            .iter()
+            .map(|c| format!("{alias}.{}", quote_ident(c)))
+            .collect();
+        let (mut into, mut select) = (into.join(", "), select.join(", "));
+        if self.layout == PgLayout::History {
+            into.push_str(&format!(", {}", quote_ident(SNAPSHOT_RUN_COLUMN)));
+            select.push_str(&format!(", {run_param}::text"));
+        }
+        (into, select)
+    }
+}
+
+#[async_trait]
+impl SinkTransaction for PostgresTransaction {
+    async fn write(
+        &mut self,
+        table: &'static TableDef,
+        batch: RecordBatch,
+    ) -> Result<(), SinkError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let plan = self.plan(table.name)?;
+        let mut columns: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
+        let history = self.layout == PgLayout::History;
+        if history {
+            columns.push(quote_ident(SNAPSHOT_RUN_COLUMN));
+        }
+        let target = qualified(&self.schema, &plan.target);
+        let run_id = self.run_id.clone();
+        let extra: Vec<&str> = if history {
+            vec![run_id.as_str()]
+        } else {
+            vec![]
+        };
+        let data = copy::encode(table, &batch, &extra)?;
+        self.rows += batch.num_rows() as u64;
+        let Some((tx, _)) = &self.loader else {
+            return Err(self.loader_error().await);
+        };
+        let job = Load::Copy {
+            target,
+            columns: columns.join(", "),
+            data,
+        };
+        if tx.send(job).await.is_err() {
+            return Err(self.loader_error().await);
+        }
+        Ok(())
+    }
+
+    async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError> {
+        self.flush().await?;
+        let mut counts = vec![0u64; failed.len()];
+        if failed.is_empty() {
+            return Ok(counts);
+        }
+        self.execute(
+            "prepare carry-forward",
+            "CREATE TEMP TABLE IF NOT EXISTS _cloudtab_carried (_id text) ON COMMIT DROP",
+        )
+        .await?;
+        let history = self.layout == PgLayout::History;
+        for (i, key) in failed.iter().enumerate() {
+            for p in &self.plans {
+                let TableKind::Resource { cloud, service } = p.def.kind else {
+                    continue;
+                };
+                if cloud != key.cloud || service != key.service || p.carry.is_empty() {
+                    continue;
+                }
+                let (into_cols, select_cols) = self.carry_columns(&p.carry, "o", "$3");
+                let sql = format!(
+                    "WITH carried AS (\
+                       INSERT INTO {target} ({into_cols}) \
+                       SELECT {select_cols} FROM {source} o \
+                       WHERE {previous} AND o.\"account_id\" = $1 AND ($2 = 'global' OR o.\"region\" = $2) \
+                       RETURNING \"_id\") \
+                     INSERT INTO _cloudtab_carried SELECT \"_id\" FROM carried",
+                    target = qualified(&self.schema, &p.target),
+                    source = qualified(&self.schema, p.def.name),
+                    previous = self.previous_snapshot("o"),
+                );
+                let n = if history {
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                        [&key.account_id, &key.region, &self.run_id];
+                    self.client.execute(&sql, &params).await
+                } else {
+                    self.client
+                        .execute(&sql, &[&key.account_id, &key.region])
+                        .await
+                }
+                .map_err(|e| self.err(&format!("carry table `{}` forward", p.def.name), &e))?;
+                counts[i] += n;
+            }
+        }
+        // Edges touching a carried resource, unless this run has them.
+        let Some(edges) = self
+            .plans
+            .iter()
+            .find(|p| p.def.name == cloudtab_schema::EDGES_TABLE && !p.carry.is_empty())
+        else {
+            return Ok(counts);
+        };
+        let (into_cols, select_cols) = self.carry_columns(&edges.carry, "o", "$1");
+        let this_run = if history {
+            format!("n.{} = $1", quote_ident(SNAPSHOT_RUN_COLUMN))
+        } else {
+            "TRUE".into()
+        };
+        let sql = format!(
+            "INSERT INTO {target} ({into_cols}) \
+             SELECT {select_cols} FROM {source} o \
+             WHERE {previous} \
+               AND (o.\"from_id\" IN (SELECT _id FROM _cloudtab_carried) \
+                    OR o.\"to_id\" IN (SELECT _id FROM _cloudtab_carried)) \
+               AND NOT EXISTS (SELECT 1 FROM {target} n WHERE {this_run} \
+                    AND n.\"from_id\" = o.\"from_id\" AND n.\"to_id\" = o.\"to_id\" \
+                    AND n.\"edge_type\" = o.\"edge_type\")",
+            target = qualified(&self.schema, &edges.target),
+            source = qualified(&self.schema, edges.def.name),
+            previous = self.previous_snapshot("o"),
+        );
+        let result = if history {
+            self.client.execute(&sql, &[&self.run_id]).await
+        } else {
+            self.client.execute(&sql, &[]).await
+        };
+        result.map_err(|e| self.err("carry edges forward", &e))?;
+        Ok(counts)
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<CommitInfo, SinkError> {
+        self.flush().await?;
+        if let Some((tx, handle)) = self.loader.take() {
+            drop(tx);
+            match handle.await {
+                Ok(r) => r?,
+                Err(e) => return Err(SinkError::Other(format!("the COPY loader failed: {e}"))),
+            }
+        }
+        let schema = self.schema.clone();
+        let result = async {
+            // Keys and indexes of the loaded partitions, before any lock
+            // on a table that readers use is taken.
+            if self.layout == PgLayout::Snapshot {
+                for p in &self.plans {
+                    for stmt in pg_partition_indexes(p.def, &schema, &p.target) {
+                        self.execute(&format!("index the new rows of `{}`", p.def.name), &stmt)
+                            .await?;
+                    }
+                }
+            }
+            if self.layout == PgLayout::History {
+                self.client
+                    .execute(
+                        &format!(
+                            "INSERT INTO {} (\"run_id\") VALUES ($1)",
+                            qualified(&schema, SNAPSHOTS_TABLE)
+                        ),
+                        &[&self.run_id],
+                    )
+                    .await
+                    .map_err(|e| self.err("record the run", &e))?;
+            }
+            // The swap: short statements that take each table's lock for
+            // the rest of the transaction.
+            for p in &self.plans {
+                let qt = qualified(&schema, p.def.name);
+                if p.action == Action::Recreate && self.layout == PgLayout::Snapshot {
+                    self.execute(
+                        &format!("drop table `{}` (--migrate=force)", p.def.name),
+                        &format!("DROP TABLE {qt}"),
+                    )
+                    .await?;
+                    for stmt in pg_create_table(p.def, &schema, self.layout) {
+                        self.execute(&format!("recreate table `{}`", p.def.name), &stmt)
+                            .await?;
+                    }
+                }
+                for col in &p.add {
+                    let c = p.def.columns.iter().find(|c| c.name == *col);
+                    let ty = c.map(|c| c.ty.postgres_name()).unwrap_or("text");
+                    tracing::info!(table = p.def.name, column = col, "adding a new column");
+                    self.execute(
+                        &format!("add column `{col}` to `{}`", p.def.name),
+                        &format!("ALTER TABLE {qt} ADD COLUMN {} {ty}", quote_ident(col)),
+                    )
+                    .await?;
+                }
+                if self.layout == PgLayout::Snapshot {
+                    let old: Option<String> = self
+                        .client
+                        .query_opt(
+                            "SELECT c.relname::text FROM pg_partitioned_table pt \
+                             JOIN pg_class c ON c.oid = pt.partdefid \
+                             WHERE pt.partrelid = $1::text::regclass",
+                            &[&qt],
+                        )
+                        .await
+                        .map_err(|e| self.err("find the current snapshot", &e))?
+                        .map(|r| r.get(0));
+                    if let Some(old) = old {
+                        let qo = qualified(&schema, &old);
+                        self.execute(
+                            &format!("detach the previous snapshot of `{}`", p.def.name),
+                            &format!("ALTER TABLE {qt} DETACH PARTITION {qo}"),
+                        )
+                        .await?;
+                        self.execute(
+                            &format!("drop the previous snapshot of `{}`", p.def.name),
+                            &format!("DROP TABLE {qo}"),
+                        )
+                        .await?;
+                    }
+                    self.execute(
+                        &format!("attach the new snapshot of `{}`", p.def.name),
+                        &format!(
+                            "ALTER TABLE {qt} ATTACH PARTITION {} DEFAULT",
+                            qualified(&schema, &p.target)
+                        ),
+                    )
+                    .await?;
+                } else {
+                    let view = qualified(&schema, &format!("{}_latest", p.def.name));
+                    let filter = self.previous_snapshot("t");
+                    self.execute(
+                        &format!("create the view `{}_latest`", p.def.name),
+                        &format!("CREATE OR REPLACE VIEW {view} AS SELECT t.* FROM {qt} t WHERE {filter}"),
+                    )
+                    .await?;
+                }
+            }
+            self.client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| self.err("commit", &e))?;
+            Ok::<_, SinkError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
+        let _ = self
+            .client
+            .execute(
+                "SELECT pg_advisory_unlock($1, hashtext($2))",
+                &[&LOCK_CLASS, &schema],
+            )
+            .await;
+        Ok(CommitInfo {
+            location: format!("schema {}", quote_ident(&schema)),
+            objects: self.plans.len() as u64,
+            bytes: 0,
+        })
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), SinkError> {
+        if let Some((tx, handle)) = self.loader.take() {
+            drop(tx);
+            handle.abort();
+            let _ = handle.await;
+        }
+        // Closing the connection rolls back and releases the lock even if
+        // ROLLBACK cannot be sent.
+        self.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(|e| self.err("roll back", &e))
+    }
+}
