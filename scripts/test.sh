@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (a project-local Python venv with pinned
-# packages) and runs every test of the workspace. CI runs exactly this.
+# packages, PostgreSQL's server binaries) and runs every test of the workspace. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -13,6 +13,10 @@ if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
   cp scripts/requirements-test.txt .venv/.installed
 fi
 export CLOUDTAB_TEST_PYTHON="$PWD/.venv/bin/python"
+# PostgreSQL server binaries for the tests' throwaway servers (installed
+# from Debian's packages when missing).
+CLOUDTAB_PG_BIN="$(./scripts/ensure-postgres.sh)"
+export CLOUDTAB_PG_BIN
 
 # Unit and end-to-end tests (benches are run by scripts/bench.sh, not here).
 cargo test --workspace --lib --bins --tests "$@"

@@ -51,9 +51,15 @@ pub struct SyncArgs {
     /// Demo source: generator seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Destination: a directory or a file:// URL for Parquet.
+    /// Destination: a directory or a file:// URL for Parquet, or
+    /// postgres://user@host:port/db for PostgreSQL (password from the URL,
+    /// PGPASSWORD, or `password_file` in the config).
     #[arg(long)]
     pub sink: Option<String>,
+    /// PostgreSQL sink: `force` drops and recreates tables whose columns
+    /// were removed or retyped (default `safe`: such a run fails, exit 2).
+    #[arg(long, value_enum)]
+    pub migrate: Option<MigrateArg>,
     /// Parquet sink: committed runs to keep (older ones are deleted).
     #[arg(long)]
     pub keep_runs: Option<usize>,
@@ -63,6 +69,15 @@ pub struct SyncArgs {
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+}
+
+/// `--migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateArg {
+    /// Add new columns; fail on removed or retyped ones.
+    Safe,
+    /// Drop and recreate tables whose columns were removed or retyped.
+    Force,
 }
 
 /// When to draw progress bars.

@@ -4,9 +4,10 @@ use std::path::Path;
 
 use cloudtab_extract::demo::DemoConfig;
 use cloudtab_sinks::parquet::ParquetSinkConfig;
+use cloudtab_sinks::postgres::{Migrate, PostgresSinkConfig};
 use serde::Deserialize;
 
-use crate::cli::SyncArgs;
+use crate::cli::{MigrateArg, SyncArgs};
 use crate::error::CliError;
 
 /// The whole `sync` configuration.
@@ -230,6 +231,42 @@ pub enum SourceConfig {
 pub enum SinkConfig {
     /// Parquet files in a directory.
     Parquet(ParquetSinkConfig),
+    /// Tables in a PostgreSQL schema.
+    Postgres(PostgresSinkConfig),
+}
+
+impl SinkConfig {
+    /// `sink` parsed from a `--sink` value: a postgres:// URL or a
+    /// Parquet directory / file:// URL; `file` supplies the other options
+    /// when it has a sink of the same type.
+    fn from_flag(dest: &str, file: &[SinkConfig]) -> Result<SinkConfig, CliError> {
+        if dest.starts_with("postgres://") || dest.starts_with("postgresql://") {
+            let base = file.iter().find_map(|s| match s {
+                SinkConfig::Postgres(p) => Some(p.clone()),
+                _ => None,
+            });
+            let mut p = base.unwrap_or_else(|| PostgresSinkConfig::for_url(dest));
+            p.url = dest.to_string();
+            return Ok(SinkConfig::Postgres(p));
+        }
+        if dest.contains("://") && !dest.starts_with("file://") {
+            let scheme = dest.split("://").next().unwrap_or("");
+            return Err(CliError::usage(format!(
+                "--sink: `{scheme}://` destinations are not supported; use a directory, a file:// URL or a postgres:// URL"
+            )));
+        }
+        let base = file
+            .iter()
+            .find_map(|s| match s {
+                SinkConfig::Parquet(p) => Some(p.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ok(SinkConfig::Parquet(ParquetSinkConfig {
+            url: dest.to_string(),
+            ..base
+        }))
+    }
 }
 
 impl Config {
@@ -268,17 +305,17 @@ impl Config {
                 _ => None,
             },
         )?;
-        config.sinks =
-            typed_entries(
-                text,
-                "sinks",
-                raw.sinks,
-                "`parquet`",
-                |kind, rest, path| match kind {
-                    "parquet" => Some(typed(text, rest, path).map(SinkConfig::Parquet)),
-                    _ => None,
-                },
-            )?;
+        config.sinks = typed_entries(
+            text,
+            "sinks",
+            raw.sinks,
+            "`parquet` or `postgres`",
+            |kind, rest, path| match kind {
+                "parquet" => Some(typed(text, rest, path).map(SinkConfig::Parquet)),
+                "postgres" => Some(typed(text, rest, path).map(SinkConfig::Postgres)),
+                _ => None,
+            },
+        )?;
         Ok(config)
     }
 
@@ -322,33 +359,37 @@ impl Config {
             }
         }
         if let Some(dest) = &a.sink {
-            let base = self
-                .sinks
-                .iter()
-                .map(|s| match s {
-                    SinkConfig::Parquet(p) => p.clone(),
-                })
-                .next()
-                .unwrap_or_default();
-            if dest.contains("://") && !dest.starts_with("file://") {
-                let scheme = dest.split("://").next().unwrap_or("");
-                return Err(CliError::usage(format!(
-                    "--sink: `{scheme}://` destinations are not supported yet; use a directory or a file:// URL"
-                )));
-            }
-            self.sinks = vec![SinkConfig::Parquet(ParquetSinkConfig {
-                url: dest.clone(),
-                ..base
-            })];
+            self.sinks = vec![SinkConfig::from_flag(dest, &self.sinks)?];
         }
         if self.sinks.is_empty() {
             self.sinks
                 .push(SinkConfig::Parquet(ParquetSinkConfig::default()));
         }
         if let Some(k) = a.keep_runs {
+            let mut applied = false;
             for s in &mut self.sinks {
-                let SinkConfig::Parquet(p) = s;
-                p.keep_runs = Some(k);
+                if let SinkConfig::Parquet(p) = s {
+                    p.keep_runs = Some(k);
+                    applied = true;
+                }
+            }
+            if !applied {
+                return Err(CliError::usage("--keep-runs applies to parquet sinks only"));
+            }
+        }
+        if let Some(m) = a.migrate {
+            let mut applied = false;
+            for s in &mut self.sinks {
+                if let SinkConfig::Postgres(p) = s {
+                    p.migrate = match m {
+                        MigrateArg::Safe => Migrate::Safe,
+                        MigrateArg::Force => Migrate::Force,
+                    };
+                    applied = true;
+                }
+            }
+            if !applied {
+                return Err(CliError::usage("--migrate applies to postgres sinks only"));
             }
         }
         if let Some(n) = a.max_concurrency {
@@ -378,15 +419,17 @@ impl Config {
                 .map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
         }
         for (i, s) in self.sinks.iter().enumerate() {
-            let SinkConfig::Parquet(p) = s;
-            p.validate()
-                .map_err(|e| CliError::usage(format!("sinks[{i}].{e}")))?;
+            match s {
+                SinkConfig::Parquet(p) => p.validate(),
+                SinkConfig::Postgres(p) => p.validate(),
+            }
+            .map_err(|e| CliError::usage(format!("sinks[{i}].{e}")))?;
         }
         Ok(())
     }
 
-    /// Sources, sinks and options as JSON for `_runs.options` (no secrets:
-    /// no sink or source here holds one yet; new ones must redact).
+    /// Sources, sinks and options as JSON for `_runs.options`, without
+    /// secrets (URLs are redacted, password files and variables left out).
     pub fn options_json(&self) -> serde_json::Value {
         let sources: Vec<_> = self
             .sources
@@ -402,6 +445,12 @@ impl Config {
                 SinkConfig::Parquet(p) => {
                     serde_json::json!({"type": "parquet", "url": p.url, "keep_runs": p.keep_runs})
                 }
+                SinkConfig::Postgres(p) => serde_json::json!({
+                    "type": "postgres",
+                    "url": p.redacted_url(),
+                    "schema": p.schema,
+                    "mode": format!("{:?}", p.mode).to_lowercase(),
+                }),
             })
             .collect();
         serde_json::json!({"sources": sources, "sinks": sinks, "max_concurrency": self.max_concurrency, "batch_rows": self.batch_rows})

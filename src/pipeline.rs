@@ -22,6 +22,7 @@ use cloudtab_extract::{Extractor, ScopeReport};
 use cloudtab_flatten::{arrow_schema, Flattener, RunContext, TableCounts};
 use cloudtab_schema::{Registry, TableDef, Value, RUNS_TABLE, SCOPES_TABLE};
 use cloudtab_sinks::parquet::ParquetSink;
+use cloudtab_sinks::postgres::PostgresSink;
 use cloudtab_sinks::{CommitInfo, RunInfo, ScopeKey, Sink, SinkTransaction};
 use tokio::sync::mpsc;
 
@@ -88,16 +89,22 @@ fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
         .sinks
         .iter()
         .enumerate()
-        .map(|(i, s)| match s {
-            SinkConfig::Parquet(p) => ParquetSink::build(p.clone())
-                .map(|s| Box::new(s) as Box<dyn Sink>)
-                .map_err(|e| {
-                    if e.is_config() {
-                        CliError::usage(format!("sinks[{i}].{e}"))
-                    } else {
-                        CliError::failure(e)
-                    }
-                }),
+        .map(|(i, s)| {
+            match s {
+                SinkConfig::Parquet(p) => {
+                    ParquetSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
+                }
+                SinkConfig::Postgres(p) => {
+                    PostgresSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
+                }
+            }
+            .map_err(|e| {
+                if e.is_config() {
+                    CliError::usage(format!("sinks[{i}].{e}"))
+                } else {
+                    CliError::failure(e)
+                }
+            })
         })
         .collect()
 }
@@ -110,10 +117,7 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
     let sinks = build_sinks(config)?;
     for s in &sinks {
         s.healthcheck().await.map_err(|e| {
-            CliError::failure(
-                anyhow::Error::new(e)
-                    .context(format!("health check of sink `{}` failed", s.describe())),
-            )
+            sink_error(e, format!("health check of sink `{}` failed", s.describe()))
         })?;
     }
 
@@ -146,9 +150,9 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
             Ok(t) => txns.push(t),
             Err(e) => {
                 abort_all(txns).await;
-                return Err(CliError::failure(
-                    anyhow::Error::new(e)
-                        .context(format!("failed to start writing to `{}`", s.describe())),
+                return Err(sink_error(
+                    e,
+                    format!("failed to start writing to `{}`", s.describe()),
                 ));
             }
         }
@@ -255,6 +259,20 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
     })
 }
 
+/// A sink's error before any data moved: exit 2 when the configuration
+/// (or the destination's schema) needs a change, else 1.
+fn sink_error(e: cloudtab_sinks::SinkError, context: String) -> CliError {
+    let code = if e.is_config() {
+        crate::error::exit::USAGE
+    } else {
+        crate::error::exit::FAILURE
+    };
+    CliError {
+        code,
+        error: anyhow::Error::new(e).context(context),
+    }
+}
+
 /// Sends the flattener's full batches; false when the writer is gone.
 async fn send_ready(
     f: &mut Flattener,
@@ -293,7 +311,7 @@ async fn write_batches(
 async fn abort_all(txns: Vec<Box<dyn SinkTransaction>>) {
     for t in txns {
         if let Err(e) = t.abort().await {
-            tracing::warn!(error = %e, "abort left files behind; readers ignore them and keep_runs removes them");
+            tracing::warn!(error = %e, "a sink could not clean up after the aborted run; readers never see its leftovers");
         }
     }
 }

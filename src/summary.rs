@@ -92,11 +92,15 @@ pub fn text(o: &Outcome) -> String {
         );
     }
     for (sink, c) in &o.commits {
-        let _ = writeln!(
-            s,
-            "  committed to {sink}: {} ({} files, {} bytes)",
-            c.location, c.objects, c.bytes
-        );
+        if c.bytes > 0 {
+            let _ = writeln!(
+                s,
+                "  committed to {sink}: {} ({} files, {} bytes)",
+                c.location, c.objects, c.bytes
+            );
+        } else {
+            let _ = writeln!(s, "  committed to {sink}: {}", c.location);
+        }
     }
     s
 }

@@ -315,6 +315,11 @@ fn partition_name(table: &str, run_id: &str, index: usize, nonce: u32) -> String
 
 /// A PostgreSQL error with the server's message, detail and hint.
 pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
+    if e.is_closed() {
+        return "the server closed the connection (terminated by an administrator, a restart or the network); \
+                the server rolls the run's transaction back, so the previous snapshot stays"
+            .into();
+    }
     if let Some(db) = e.as_db_error() {
         let mut s = db.message().to_string();
         if let Some(d) = db.detail() {
@@ -322,6 +327,12 @@ pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
         }
         if let Some(h) = db.hint() {
             s.push_str(&format!("; hint: {h}"));
+        }
+        use tokio_postgres::error::SqlState;
+        if [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(db.code()) {
+            s.push_str(
+                "; the server rolls the run's transaction back, so the previous snapshot stays",
+            );
         }
         return s;
     }
@@ -859,7 +870,16 @@ impl SinkTransaction for PostgresTransaction {
             )
             .await;
         Ok(CommitInfo {
-            location: format!("schema {}", quote_ident(&schema)),
+            location: format!(
+                "schema {}: {} tables, {} rows ({} mode)",
+                quote_ident(&schema),
+                self.plans.len(),
+                self.rows,
+                match self.layout {
+                    PgLayout::Snapshot => "snapshot",
+                    PgLayout::History => "history",
+                }
+            ),
             objects: self.plans.len() as u64,
             bytes: 0,
         })
@@ -873,6 +893,9 @@ impl SinkTransaction for PostgresTransaction {
         }
         // Closing the connection rolls back and releases the lock even if
         // ROLLBACK cannot be sent.
+        if self.client.is_closed() {
+            return Ok(());
+        }
         self.client
             .batch_execute("ROLLBACK")
             .await
