@@ -751,7 +751,9 @@ impl SinkTransaction for PostgresTransaction {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<CommitInfo, SinkError> {
+        let clock = Instant::now();
         self.flush().await?;
+        tracing::info!(ms = clock.elapsed().as_millis() as u64, "postgres: last COPY done");
         if let Some((tx, handle)) = self.loader.take() {
             drop(tx);
             match handle.await {
@@ -763,6 +765,7 @@ impl SinkTransaction for PostgresTransaction {
         let result = async {
             // Keys and indexes of the loaded partitions, before any lock
             // on a table that readers use is taken.
+            let clock = Instant::now();
             if self.layout == PgLayout::Snapshot {
                 for p in &self.plans {
                     for stmt in pg_partition_indexes(p.def, &schema, &p.target) {
@@ -771,6 +774,8 @@ impl SinkTransaction for PostgresTransaction {
                     }
                 }
             }
+            tracing::info!(ms = clock.elapsed().as_millis() as u64, "postgres: keys and indexes built");
+            let clock = Instant::now();
             if self.layout == PgLayout::History {
                 self.client
                     .execute(
@@ -855,6 +860,7 @@ impl SinkTransaction for PostgresTransaction {
                 .batch_execute("COMMIT")
                 .await
                 .map_err(|e| self.err("commit", &e))?;
+            tracing::info!(ms = clock.elapsed().as_millis() as u64, "postgres: snapshot swapped in and committed");
             Ok::<_, SinkError>(())
         }
         .await;

@@ -99,6 +99,13 @@ async fn conformance_snapshot_mode() {
          WHERE schemaname = 'cloudtab' AND tablename = '_edges'",
     );
     assert!(idx.contains("(from_id, to_id, edge_type)"), "{idx}");
+    // from_id lookups use the primary key; the other end has its own index.
+    for (col, want) in [("from_id", "_edges"), ("to_id", "to_id_idx")] {
+        let plan = server.psql(&format!(
+            "SET enable_seqscan = off; EXPLAIN SELECT * FROM cloudtab._edges WHERE {col} = 'x'"
+        ));
+        assert!(plan.contains("Index") && plan.contains(want), "{col}: {plan}");
+    }
     assert!(
         idx.contains("(to_id)") && idx.contains("(_run_id)"),
         "{idx}"
