@@ -753,7 +753,10 @@ impl SinkTransaction for PostgresTransaction {
     async fn commit(mut self: Box<Self>) -> Result<CommitInfo, SinkError> {
         let clock = Instant::now();
         self.flush().await?;
-        tracing::info!(ms = clock.elapsed().as_millis() as u64, "postgres: last COPY done");
+        tracing::info!(
+            ms = clock.elapsed().as_millis() as u64,
+            "postgres: last COPY done"
+        );
         if let Some((tx, handle)) = self.loader.take() {
             drop(tx);
             match handle.await {
