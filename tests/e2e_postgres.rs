@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cloudtab_extract::demo::{counts, DemoConfig};
+use cloudtab_extract::demo::DemoConfig;
 use common::*;
 use pg::{PgOptions, PgServer};
 use tempfile::TempDir;
@@ -24,15 +24,8 @@ fn pg_sync(server: &PgServer, extra: &[&str], code: i32) -> (String, String) {
 }
 
 fn demo(scale: u64, seed: u64) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
-    let c = counts(&DemoConfig {
-        scale,
-        seed,
-        fail_scopes: vec![],
-    });
-    (
-        c.tables.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        c.edges.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-    )
+    let (tables, edges, _) = demo_counts(scale, seed);
+    (tables, edges)
 }
 
 /// `k|n` lines of a psql query into a map.
@@ -229,6 +222,24 @@ fn views_keep_working_and_a_concurrent_reader_never_sees_an_empty_table() {
     );
 }
 
+/// Starts a demo sync of `scale` into `server` in the background.
+fn spawn_sync(server: &PgServer, scale: &str) -> std::process::Child {
+    cloudtab()
+        .args([
+            "sync",
+            "--progress",
+            "never",
+            "--scale",
+            scale,
+            "--sink",
+            &server.url(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Backend pid of the sink's connection once it runs a COPY.
 fn copying_backend(server: &PgServer, within: Duration) -> Option<String> {
     let start = Instant::now();
@@ -257,21 +268,7 @@ fn a_backend_terminated_mid_copy_leaves_the_previous_snapshot() {
     pg_sync(&server, &["--scale", "2"], 0);
     let before = table_counts(&server, "cloudtab", "");
     let objects = objects_in_schema(&server);
-    let url = server.url();
-    let child = cloudtab()
-        .args([
-            "sync",
-            "--progress",
-            "never",
-            "--scale",
-            "60",
-            "--sink",
-            &url,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_sync(&server, "60");
     let pid = copying_backend(&server, Duration::from_secs(60)).expect("the sync starts a COPY");
     assert_eq!(
         server.psql(&format!("SELECT pg_terminate_backend({pid})")),
@@ -446,21 +443,7 @@ fn a_second_concurrent_run_fails_clearly_and_never_interleaves() {
         ),
     )
     .unwrap();
-    let url = server.url();
-    let first = cloudtab()
-        .args([
-            "sync",
-            "--progress",
-            "never",
-            "--scale",
-            "40",
-            "--sink",
-            &url,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = spawn_sync(&server, "40");
     copying_backend(&server, Duration::from_secs(60)).expect("the first run is loading");
     let (code, out, err) = outcome(&run(&[
         "sync",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cloudtab_extract::demo::{counts, DemoConfig};
+use cloudtab_extract::demo::DemoConfig;
 use cloudtab_schema::{ColumnType, Registry};
 use common::*;
 use tempfile::TempDir;
@@ -20,16 +20,7 @@ fn table_counts(dir: &std::path::Path) -> BTreeMap<String, u64> {
 }
 
 fn expected(scale: u64, seed: u64) -> (BTreeMap<String, u64>, BTreeMap<String, u64>, u64) {
-    let c = counts(&DemoConfig {
-        scale,
-        seed,
-        fail_scopes: vec![],
-    });
-    (
-        c.tables.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        c.edges.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        c.scopes,
-    )
+    demo_counts(scale, seed)
 }
 
 #[test]

@@ -97,3 +97,25 @@ pub fn grouped(dir: &Path, sql: &str) -> std::collections::BTreeMap<String, u64>
         })
         .collect()
 }
+
+/// What the demo cloud of `scale` and `seed` holds: rows per table, edges
+/// per type, scopes.
+pub fn demo_counts(
+    scale: u64,
+    seed: u64,
+) -> (
+    std::collections::BTreeMap<String, u64>,
+    std::collections::BTreeMap<String, u64>,
+    u64,
+) {
+    let c = cloudtab_extract::demo::counts(&cloudtab_extract::demo::DemoConfig {
+        scale,
+        seed,
+        fail_scopes: vec![],
+    });
+    (
+        c.tables.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        c.edges.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        c.scopes,
+    )
+}

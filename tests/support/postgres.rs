@@ -328,15 +328,8 @@ impl PgServer {
     /// Runs SQL with psql as the superuser; returns unaligned output
     /// (`|` between columns). Panics with the error when it fails.
     pub fn psql(&self, sql: &str) -> String {
-        run(
-            Command::new(self.bin.join("psql"))
-                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-                .args(["-U", "postgres", "-d", "postgres", "-X", "-q", "-A", "-t"])
-                .args(["-v", "ON_ERROR_STOP=1", "-c", sql]),
-            &format!("psql -c {sql:?}"),
-        )
-        .trim_end()
-        .to_string()
+        self.try_psql(sql)
+            .unwrap_or_else(|e| panic!("psql -c {sql:?} failed:\n{e}"))
     }
 
     /// Like `psql`, but returns the error text instead of panicking.
