@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use cloudtab_extract::aws::AwsConfig;
 use cloudtab_extract::demo::DemoConfig;
 use cloudtab_sinks::parquet::ParquetSinkConfig;
 use cloudtab_sinks::postgres::{Migrate, PostgresSinkConfig};
@@ -224,6 +225,8 @@ fn locate(text: &str, path: &[Seg]) -> Option<usize> {
 pub enum SourceConfig {
     /// The generated demo cloud.
     Demo(DemoConfig),
+    /// AWS accounts, through the AWS SDK.
+    Aws(AwsConfig),
 }
 
 /// A sink, tagged by `type`.
@@ -299,9 +302,10 @@ impl Config {
             text,
             "sources",
             raw.sources,
-            "`demo`",
+            "`demo` or `aws`",
             |kind, rest, path| match kind {
                 "demo" => Some(typed(text, rest, path).map(SourceConfig::Demo)),
+                "aws" => Some(typed(text, rest, path).map(SourceConfig::Aws)),
                 _ => None,
             },
         )?;
@@ -329,9 +333,15 @@ impl Config {
                     .find(|s| matches!(s, SourceConfig::Demo(_)))
                     .cloned()
                     .unwrap_or(SourceConfig::Demo(DemoConfig::default())),
+                "aws" => self
+                    .sources
+                    .iter()
+                    .find(|s| matches!(s, SourceConfig::Aws(_)))
+                    .cloned()
+                    .unwrap_or(SourceConfig::Aws(AwsConfig::default())),
                 other => {
                     return Err(CliError::usage(format!(
-                        "--source: unknown source `{other}`; available: demo"
+                        "--source: unknown source `{other}`; available: demo, aws"
                     )))
                 }
             };
@@ -343,7 +353,7 @@ impl Config {
         if a.scale.is_some() || a.seed.is_some() {
             let mut applied = false;
             for s in &mut self.sources {
-                let SourceConfig::Demo(d) = s;
+                let SourceConfig::Demo(d) = s else { continue };
                 if let Some(v) = a.scale {
                     d.scale = v;
                 }
@@ -414,9 +424,11 @@ impl Config {
             )));
         }
         for (i, s) in self.sources.iter().enumerate() {
-            let SourceConfig::Demo(d) = s;
-            d.validate()
-                .map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
+            match s {
+                SourceConfig::Demo(d) => d.validate(),
+                SourceConfig::Aws(a) => a.validate(),
+            }
+            .map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
         }
         for (i, s) in self.sinks.iter().enumerate() {
             match s {
@@ -436,6 +448,13 @@ impl Config {
             .iter()
             .map(|s| match s {
                 SourceConfig::Demo(d) => serde_json::json!({"type": "demo", "scale": d.scale, "seed": d.seed, "fail_scopes": d.fail_scopes}),
+                SourceConfig::Aws(a) => serde_json::json!({
+                    "type": "aws",
+                    "accounts": a.accounts.iter().map(|x| serde_json::json!({"profile": x.profile, "role_arn": x.role_arn})).collect::<Vec<_>>(),
+                    "regions": match &a.regions { cloudtab_extract::aws::Regions::All => serde_json::json!("all"), cloudtab_extract::aws::Regions::List(l) => serde_json::json!(l) },
+                    "endpoint_url": a.endpoint_url,
+                    "services": a.services,
+                }),
             })
             .collect();
         let sinks: Vec<_> = self

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
+use cloudtab_extract::aws::AwsExtractor;
 use cloudtab_extract::demo::DemoExtractor;
 use cloudtab_extract::runner::{run_scopes, Progress};
 use cloudtab_extract::{Extractor, ScopeReport};
@@ -80,6 +81,7 @@ fn build_extractors(config: &Config) -> Vec<Arc<dyn Extractor>> {
         .iter()
         .map(|s| match s {
             SourceConfig::Demo(d) => Arc::new(DemoExtractor::new(d.clone())) as Arc<dyn Extractor>,
+            SourceConfig::Aws(a) => Arc::new(AwsExtractor::new(a.clone())) as Arc<dyn Extractor>,
         })
         .collect()
 }

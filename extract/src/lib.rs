@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod demo;
 mod emitter;
 mod extractor;

@@ -265,3 +265,49 @@ pub async fn check_carry_forward(sink: &dyn Sink, reader: &dyn SnapshotReader) {
         "the carried queue keeps its edge"
     );
 }
+
+/// A scope that failed after reading part of its rows (status `partial`):
+/// the rows it read are this run's, the rest comes from the previous
+/// snapshot, and nothing is there twice.
+pub async fn check_partial_scope_is_not_doubled(sink: &dyn Sink, reader: &dyn SnapshotReader) {
+    let scope = [("111", "eu-west-1", "a"), ("111", "eu-west-1", "x")];
+    let mut t = sink.begin(&with_queues(run("p1"))).await.unwrap();
+    for (def, b) in queue_batches("p1", &scope) {
+        t.write(def, b).await.unwrap();
+    }
+    t.commit().await.unwrap();
+
+    let mut t = sink.begin(&with_queues(run("p2"))).await.unwrap();
+    for (def, b) in queue_batches("p2", &scope[..1]) {
+        t.write(def, b).await.unwrap();
+    }
+    let failed = crate::ScopeKey {
+        cloud: "aws".into(),
+        account_id: "111".into(),
+        region: "eu-west-1".into(),
+        service: "sqs".into(),
+    };
+    assert_eq!(
+        t.carry_forward(&[failed]).await.unwrap(),
+        vec![1],
+        "only the row this run did not read is carried"
+    );
+    t.commit().await.unwrap();
+    let ids = reader.text_column("aws_sqs_queue", "id").await.unwrap();
+    let runs = reader
+        .text_column("aws_sqs_queue", "_run_id")
+        .await
+        .unwrap();
+    let mut rows: Vec<(Option<String>, Option<String>)> = ids.into_iter().zip(runs).collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            (Some("a".into()), Some("p2".into())),
+            (Some("x".into()), Some("p1".into()))
+        ]
+    );
+    let mut edge_runs = reader.text_column("_edges", "_run_id").await.unwrap();
+    edge_runs.sort();
+    assert_eq!(edge_runs, vec![Some("p1".into()), Some("p2".into())]);
+}

@@ -438,6 +438,9 @@ impl SinkTransaction for ParquetTxn {
             let Some(entry) = previous.tables.get(def.name) else {
                 continue;
             };
+            // Rows a partly failed scope did read in this run are this
+            // run's; only the others are carried.
+            let own = self.own_ids(def, service, failed).await?;
             for file in &entry.files {
                 let mut batches = read_file(self.store.clone(), def.name, &file.path).await?;
                 while let Some(batch) = batches
@@ -459,9 +462,12 @@ impl SinkTransaction for ParquetTxn {
                     };
                     let mut keep = Vec::with_capacity(batch.num_rows());
                     for row in 0..batch.num_rows() {
-                        let hit = failed.iter().position(|k| {
-                            k.covers(service, accounts.value(row), regions.value(row))
-                        });
+                        let hit = failed
+                            .iter()
+                            .position(|k| {
+                                k.covers(service, accounts.value(row), regions.value(row))
+                            })
+                            .filter(|_| !own.contains(uids.value(row)));
                         if let Some(i) = hit {
                             carried[i] += 1;
                             ids.insert(uids.value(row).to_string());
@@ -505,6 +511,48 @@ impl SinkTransaction for ParquetTxn {
 }
 
 impl ParquetTxn {
+    /// `_id`s of this run's rows of `def` that belong to `failed` scopes
+    /// (rows a scope read before it failed).
+    async fn own_ids(
+        &mut self,
+        def: &'static TableDef,
+        service: &str,
+        failed: &[ScopeKey],
+    ) -> Result<HashSet<String>, SinkError> {
+        self.close_file(def).await?;
+        let mut own = HashSet::new();
+        let written: Vec<String> = self
+            .done
+            .get(def.name)
+            .map(|f| f.iter().map(|f| f.path.clone()).collect())
+            .unwrap_or_default();
+        for path in &written {
+            let mut batches = read_file(self.store.clone(), def.name, path).await?;
+            while let Some(b) = batches
+                .try_next()
+                .await
+                .map_err(|source| read_error(def.name, path, source))?
+            {
+                let (Some(accounts), Some(regions), Some(uids)) = (
+                    text_col(&b, "account_id"),
+                    text_col(&b, "region"),
+                    text_col(&b, "_id"),
+                ) else {
+                    continue;
+                };
+                for row in 0..b.num_rows() {
+                    if failed
+                        .iter()
+                        .any(|k| k.covers(service, accounts.value(row), regions.value(row)))
+                    {
+                        own.insert(uids.value(row).to_string());
+                    }
+                }
+            }
+        }
+        Ok(own)
+    }
+
     /// Carries the previous snapshot's edges that touch a carried resource
     /// and that this run did not write itself.
     async fn carry_edges(

@@ -222,4 +222,6 @@ async fn keep_runs_deletes_old_runs_and_leftovers() {
 async fn conformance_carry_forward() {
     let dir = TempDir::new().unwrap();
     conformance::check_carry_forward(&sink(&dir), &Reader(dir.path().into())).await;
+    let dir = TempDir::new().unwrap();
+    conformance::check_partial_scope_is_not_doubled(&sink(&dir), &Reader(dir.path().into())).await;
 }

@@ -695,11 +695,17 @@ impl SinkTransaction for PostgresTransaction {
                        INSERT INTO {target} ({into_cols}) \
                        SELECT {select_cols} FROM {source} o \
                        WHERE {previous} AND o.\"account_id\" = $1 AND ($2 = 'global' OR o.\"region\" = $2) \
+                         AND NOT EXISTS (SELECT 1 FROM {target} n WHERE n.\"_id\" = o.\"_id\"{same_run}) \
                        RETURNING \"_id\") \
                      INSERT INTO _cloudtab_carried SELECT \"_id\" FROM carried",
                     target = qualified(&self.schema, &p.target),
                     source = qualified(&self.schema, p.def.name),
                     previous = self.previous_snapshot("o"),
+                    same_run = if history {
+                        format!(" AND n.{} = $3", quote_ident(SNAPSHOT_RUN_COLUMN))
+                    } else {
+                        String::new()
+                    },
                 );
                 let n = if history {
                     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =

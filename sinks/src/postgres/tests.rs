@@ -119,6 +119,8 @@ async fn conformance_snapshot_mode() {
 async fn conformance_carry_forward_snapshot_mode() {
     let (_server, sink, reader) = setup(LoadMode::Snapshot);
     conformance::check_carry_forward(&sink, &reader).await;
+    let (_server, sink, reader) = setup(LoadMode::Snapshot);
+    conformance::check_partial_scope_is_not_doubled(&sink, &reader).await;
 }
 
 #[tokio::test]
@@ -158,6 +160,15 @@ async fn conformance_history_mode() {
 async fn conformance_carry_forward_history_mode() {
     let (server, sink, reader) = setup(LoadMode::History);
     conformance::check_carry_forward(&sink, &reader).await;
+    {
+        let other = sink_for(&server.url(), "partial", LoadMode::History);
+        let reader = Reader {
+            url: server.url(),
+            schema: "partial".into(),
+            suffix: "_latest",
+        };
+        conformance::check_partial_scope_is_not_doubled(&other, &reader).await;
+    }
     // Run r2's snapshot holds the carried queue with its old `_run_id`.
     assert_eq!(
         server.psql(

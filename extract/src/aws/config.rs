@@ -1,0 +1,145 @@
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// Configuration of the `aws` source.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Accounts to read. Empty: the one identity of the standard credential
+    /// chain (environment, shared config and credentials files, SSO,
+    /// container and instance metadata).
+    #[serde(default)]
+    pub accounts: Vec<AwsAccount>,
+    /// Regions to read: a list, or `all` for every region enabled in the
+    /// account (`ec2:DescribeRegions`). Default `all`.
+    #[serde(default)]
+    pub regions: Regions,
+    /// Region used for global calls (STS, IAM, listing regions and buckets);
+    /// default: the profile's region, else `us-east-1`.
+    #[serde(default)]
+    pub home_region: Option<String>,
+    /// Endpoint for every service (an emulator, a private endpoint).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Endpoint per service (`ec2`, `s3`, `sqs`, `iam`, `sts`), overriding
+    /// `endpoint_url`.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// Services to read (default: all that cloudtab knows: `ec2`, `s3`,
+    /// `sqs`, `iam`).
+    #[serde(default)]
+    pub services: Option<Vec<String>>,
+    /// Attempts per request, first one included, with the SDK's adaptive
+    /// retry (exponential backoff plus client-side rate limiting on
+    /// throttling). Default 10.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_attempts() -> u32 {
+    10
+}
+
+/// One account: a profile, a role to assume, or both (the role assumed
+/// from the profile's identity).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccount {
+    /// Profile of the shared config/credentials files.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Role to assume (`arn:aws:iam::123456789012:role/cloudtab-reader`).
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// External id the role's trust policy requires.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// `regions:`: a list or `all`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Regions {
+    /// Every region enabled in the account.
+    #[default]
+    All,
+    /// These regions.
+    List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Regions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            List(Vec<String>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "all" => Ok(Regions::All),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "expected a list of regions or `all`, got `{w}`"
+            ))),
+            Raw::List(l) if l.is_empty() => Err(serde::de::Error::custom(
+                "an empty list reads nothing; leave `regions` out or write `all`",
+            )),
+            Raw::List(l) => Ok(Regions::List(l)),
+        }
+    }
+}
+
+/// Services the extractor knows, in scope order.
+pub const SERVICES: &[&str] = &["iam", "s3", "ec2", "sqs"];
+
+impl AwsConfig {
+    /// Checks values without I/O; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_attempts == 0 || self.max_attempts > 50 {
+            return Err(format!(
+                "max_attempts: must be between 1 and 50, got {}",
+                self.max_attempts
+            ));
+        }
+        if let Some(s) = &self.services {
+            for name in s {
+                if !SERVICES.contains(&name.as_str()) {
+                    return Err(format!(
+                        "services: unknown service `{name}`; known: {}",
+                        SERVICES.join(", ")
+                    ));
+                }
+            }
+        }
+        for k in self.endpoints.keys() {
+            if !SERVICES.contains(&k.as_str()) && k != "sts" {
+                return Err(format!(
+                    "endpoints.{k}: unknown service; known: sts, {}",
+                    SERVICES.join(", ")
+                ));
+            }
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            if a.external_id.is_some() && a.role_arn.is_none() {
+                return Err(format!(
+                    "accounts[{i}].external_id: only used with role_arn"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `service` is to be read.
+    pub fn reads(&self, service: &str) -> bool {
+        self.services
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|x| x == service))
+    }
+
+    /// The endpoint for `service`, if any.
+    pub fn endpoint(&self, service: &str) -> Option<&str> {
+        self.endpoints
+            .get(service)
+            .or(self.endpoint_url.as_ref())
+            .map(String::as_str)
+    }
+}

@@ -1,0 +1,154 @@
+//! Small conversions from SDK values to cloudtab values.
+
+use aws_smithy_types::DateTime;
+use cloudtab_schema::Value;
+
+/// An SDK date-time as an exact instant; `NULL` when absent.
+pub(crate) fn time(t: Option<&DateTime>) -> Value {
+    t.map_or(Value::Null, |t| Value::Timestamp {
+        secs: t.secs(),
+        nanos: t.subsec_nanos(),
+    })
+}
+
+/// Epoch seconds sent as text: `1700000000` (what AWS documents) or with
+/// a decimal fraction (`1700000000.123456`, what some implementations
+/// send), read exactly; anything else stays text for the flattener, which
+/// records it as an issue if it cannot read it either.
+pub(crate) fn epoch_seconds_text(v: &str) -> Value {
+    let v = v.trim();
+    if let Ok(s) = v.parse::<i64>() {
+        return Value::EpochSeconds(s);
+    }
+    if let Some((whole, frac)) = v.split_once('.') {
+        if let Ok(secs) = whole.parse::<i64>() {
+            if !frac.is_empty() && frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
+                let nanos: u32 = format!("{frac:0<9}").parse().unwrap_or(0);
+                if secs >= 0 {
+                    return Value::Timestamp { secs, nanos };
+                }
+            }
+        }
+    }
+    Value::Text(v.to_string())
+}
+
+/// Text, or `NULL`.
+pub(crate) fn text(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, |s| Value::Text(s.to_string()))
+}
+
+/// An integer, or `NULL`.
+pub(crate) fn int(v: Option<i32>) -> Value {
+    v.map_or(Value::Null, |v| Value::Int(v as i64))
+}
+
+/// A boolean, or `NULL`.
+pub(crate) fn boolean(v: Option<bool>) -> Value {
+    v.map_or(Value::Null, Value::Bool)
+}
+
+/// A JSON document the API returned as text (policies): parsed when it is
+/// JSON (URL-decoded first where IAM encodes it), else kept as a string.
+pub(crate) fn json_text(s: Option<&str>) -> Value {
+    let Some(s) = s else { return Value::Null };
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(s) {
+        return Value::Json(v);
+    }
+    let decoded = percent_decode(s);
+    match serde_json::from_str::<serde_json::Value>(&decoded) {
+        Ok(v) => Value::Json(v),
+        Err(_) => Value::Text(s.to_string()),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16)
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Key/value pairs (absent keys dropped, absent values empty) and the
+/// `Name` tag.
+pub(crate) fn tags<'a>(
+    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> (Vec<(String, String)>, Option<String>) {
+    let tags: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or("").to_string())))
+        .collect();
+    let name = tags
+        .iter()
+        .find(|(k, _)| k == "Name")
+        .map(|(_, v)| v.clone());
+    (tags, name)
+}
+
+/// JSON of an SDK date-time, RFC 3339 in UTC with its fraction.
+pub(crate) fn json_time(t: Option<&DateTime>) -> serde_json::Value {
+    match t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()) {
+        Some(s) => serde_json::Value::String(s),
+        None => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_parse_plain_or_url_encoded() {
+        let plain = r#"{"Version":"2012-10-17"}"#;
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
+        for s in [plain, encoded] {
+            assert_eq!(
+                json_text(Some(s)),
+                Value::Json(serde_json::json!({"Version": "2012-10-17"}))
+            );
+        }
+        assert_eq!(json_text(Some("not json")), Value::Text("not json".into()));
+        assert_eq!(json_text(None), Value::Null);
+    }
+
+    #[test]
+    fn epoch_seconds_as_text() {
+        assert_eq!(
+            epoch_seconds_text("1700000000"),
+            Value::EpochSeconds(1_700_000_000)
+        );
+        assert_eq!(
+            epoch_seconds_text("1700000000.190037"),
+            Value::Timestamp {
+                secs: 1_700_000_000,
+                nanos: 190_037_000
+            }
+        );
+        assert_eq!(epoch_seconds_text("soon"), Value::Text("soon".into()));
+    }
+
+    #[test]
+    fn sdk_times_are_exact() {
+        let t = DateTime::from_secs_and_nanos(1_700_000_000, 123_456_789);
+        assert_eq!(
+            time(Some(&t)),
+            Value::Timestamp {
+                secs: 1_700_000_000,
+                nanos: 123_456_789
+            }
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! SQS queues: `ListQueues`, then per queue `GetQueueAttributes(All)` and
+//! `ListQueueTags` (SQS has no batch call for either).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use cloudtab_schema::{EdgeType, Value};
+
+use super::clients::{api_failure, error_code, ScopeClients};
+use super::convert::{epoch_seconds_text, json_text};
+use super::{Failure, Writer};
+
+pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region.clone();
+    let rr = w.region_ref(&region);
+    let mut pages = c
+        .sqs
+        .list_queues()
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_failure("sqs:ListQueues", &e))?;
+        for url in page.queue_urls() {
+            let attrs = match c
+                .sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(QueueAttributeName::All)
+                .send()
+                .await
+            {
+                Ok(o) => o.attributes().cloned().unwrap_or_default(),
+                // Deleted since it was listed: not there any more.
+                Err(e) if is_gone(error_code(&e)) => continue,
+                Err(e) => return Err(api_failure("sqs:GetQueueAttributes", &e)),
+            };
+            let tags = match c.sqs.list_queue_tags().queue_url(url).send().await {
+                Ok(o) => o.tags().cloned().unwrap_or_default(),
+                Err(e) if is_gone(error_code(&e)) => continue,
+                Err(e) => return Err(api_failure("sqs:ListQueueTags", &e)),
+            };
+            let qr = w.put(queue(w, url, &attrs, tags)).await?;
+            w.edge(&rr, &qr, EdgeType::Default).await?;
+        }
+    }
+    Ok(())
+}
+
+fn is_gone(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
+    )
+}
+
+fn queue(
+    w: &Writer<'_>,
+    url: &str,
+    attrs: &HashMap<QueueAttributeName, String>,
+    tags: HashMap<String, String>,
+) -> cloudtab_schema::Resource {
+    let get = |n: QueueAttributeName| attrs.get(&n).map(String::as_str);
+    let int = |n: QueueAttributeName| {
+        get(n).map_or(Value::Null, |v| match v.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::Text(v.to_string()),
+        })
+    };
+    let boolean = |n: QueueAttributeName| {
+        get(n).map_or(Value::Null, |v| Value::Bool(v.eq_ignore_ascii_case("true")))
+    };
+    // The API documents both as epoch seconds, sent as text.
+    let epoch = |n: QueueAttributeName| get(n).map_or(Value::Null, epoch_seconds_text);
+    let name = url.rsplit('/').next().unwrap_or(url).to_string();
+    let mut r = w.new_resource("aws_sqs_queue", None, name.clone());
+    r.name = Some(name);
+    r.arn = get(QueueAttributeName::QueueArn).map(str::to_string);
+    r.ctime = epoch(QueueAttributeName::CreatedTimestamp);
+    r.mtime = epoch(QueueAttributeName::LastModifiedTimestamp);
+    let mut tags: Vec<(String, String)> = tags.into_iter().collect();
+    tags.sort();
+    r.tags = tags;
+    use QueueAttributeName as Q;
+    r.values = vec![
+        ("url", Value::Text(url.to_string())),
+        (
+            "fifo_queue",
+            get(Q::FifoQueue).map_or(Value::Bool(false), |v| Value::Bool(v == "true")),
+        ),
+        ("visibility_timeout_seconds", int(Q::VisibilityTimeout)),
+        (
+            "message_retention_period_seconds",
+            int(Q::MessageRetentionPeriod),
+        ),
+        ("maximum_message_size_bytes", int(Q::MaximumMessageSize)),
+        ("delay_seconds", int(Q::DelaySeconds)),
+        (
+            "receive_message_wait_time_seconds",
+            int(Q::ReceiveMessageWaitTimeSeconds),
+        ),
+        (
+            "approximate_number_of_messages",
+            int(Q::ApproximateNumberOfMessages),
+        ),
+        (
+            "approximate_number_of_messages_not_visible",
+            int(Q::ApproximateNumberOfMessagesNotVisible),
+        ),
+        (
+            "approximate_number_of_messages_delayed",
+            int(Q::ApproximateNumberOfMessagesDelayed),
+        ),
+        (
+            "content_based_deduplication",
+            boolean(Q::ContentBasedDeduplication),
+        ),
+        (
+            "kms_master_key_id",
+            super::convert::text(get(Q::KmsMasterKeyId)),
+        ),
+        ("sqs_managed_sse_enabled", boolean(Q::SqsManagedSseEnabled)),
+        ("redrive_policy", json_text(get(Q::RedrivePolicy))),
+        ("policy", json_text(get(Q::Policy))),
+    ];
+    r
+}
