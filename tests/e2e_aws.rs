@@ -2,6 +2,8 @@
 //! the test starts on 127.0.0.1 and seeds through the AWS SDK for Rust.
 
 mod common;
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -10,6 +12,7 @@ use std::collections::BTreeMap;
 use aws_config::BehaviorVersion;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use common::*;
+use fault_proxy::{FaultProxy, Faults};
 use moto::Moto;
 use tempfile::TempDir;
 
@@ -368,25 +371,22 @@ async fn seed(endpoint: &str) -> Seeded {
     s
 }
 
-#[test]
-fn sync_reads_every_seeded_resource_exactly() {
-    let moto = Moto::start(&python());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let seeded = rt.block_on(seed(&moto.url()));
-
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("aws.yaml");
+/// Runs `cloudtab sync --source aws` against `endpoint` into `data`.
+fn aws_sync(
+    dir: &std::path::Path,
+    data: &std::path::Path,
+    endpoint: &str,
+) -> (i32, String, String) {
+    let config = dir.join("aws.yaml");
     std::fs::write(
         &config,
         format!(
-            "sources:\n  - type: aws\n    regions: [us-east-1, eu-west-1]\n    endpoint_url: '{}'\n    max_attempts: 3\nsinks:\n  - type: parquet\n    url: '{}'\n",
-            moto.url(),
+            "sources:\n  - type: aws\n    regions: [us-east-1, eu-west-1]\n    endpoint_url: '{endpoint}'\n    max_attempts: 10\nsinks:\n  - type: parquet\n    url: '{}'\n",
             data.display()
         ),
     )
     .unwrap();
-    let (code, out, err) = outcome(
+    outcome(
         &cloudtab()
             .args([
                 "sync",
@@ -399,13 +399,115 @@ fn sync_reads_every_seeded_resource_exactly() {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", dir.path().join("none"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+            .env("AWS_CONFIG_FILE", dir.join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+            .env("CLOUDTAB_LOG", "error")
             .output()
             .unwrap(),
-    );
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    )
+}
 
+#[test]
+fn sync_reads_every_seeded_resource_exactly() {
+    let moto = Moto::start(&python());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let seeded = rt.block_on(seed(&moto.url()));
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let (code, out, err) = aws_sync(dir.path(), &data, &moto.url());
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    check_seeded(&data, &seeded);
+    // A scope for the account, IAM, S3 and EC2 + SQS in each region.
+    let scopes = grouped(
+        &data,
+        "SELECT service || '/' || region || '/' || status AS k, count(*) AS n FROM _scopes GROUP BY 1",
+    );
+    let mut want = BTreeMap::new();
+    for k in ["account/global/ok", "iam/global/ok", "s3/global/ok"] {
+        want.insert(k.to_string(), 1);
+    }
+    for r in REGIONS {
+        for s in ["ec2", "sqs"] {
+            want.insert(format!("{s}/{r}/ok"), 1);
+        }
+    }
+    assert_eq!(scopes, want);
+    assert!(
+        count(
+            &data,
+            "SELECT min(api_calls) AS n FROM _scopes WHERE service <> 'account'"
+        ) > 0
+    );
+}
+
+#[test]
+fn throttling_and_server_errors_lose_nothing_and_a_denied_scope_fails_alone() {
+    let moto = Moto::start(&python());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let seeded = rt.block_on(seed(&moto.url()));
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+
+    // Every 4th request throttled or answered with a 500.
+    let proxy = FaultProxy::start(
+        moto.port(),
+        Faults {
+            every: 4,
+            deny: vec![],
+        },
+    );
+    let (code, out, err) = aws_sync(dir.path(), &data, &proxy.url());
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(proxy.injected.load(std::sync::atomic::Ordering::Relaxed) > 5);
+    check_seeded(&data, &seeded);
+    assert!(count(&data, "SELECT sum(retries) AS n FROM _scopes") > 0);
+    assert!(count(&data, "SELECT sum(throttles) AS n FROM _scopes") > 0);
+    let first = query(&data, "SELECT id FROM _runs")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drop(proxy);
+
+    // SQS in eu-west-1 denied: that scope fails, the run is partial, its
+    // queue is carried from the previous snapshot, the rest is fresh.
+    let proxy = FaultProxy::start(
+        moto.port(),
+        Faults {
+            every: 0,
+            deny: vec![("sqs".into(), "eu-west-1".into())],
+        },
+    );
+    let (code, out, err) = aws_sync(dir.path(), &data, &proxy.url());
+    assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("sqs") && out.contains("denied"), "{out}");
+    check_seeded(&data, &seeded);
+    let rows = query(&data, "SELECT status, error, carried_rows FROM _scopes WHERE service = 'sqs' AND region = 'eu-west-1'");
+    assert_eq!(rows[0]["status"], "denied", "{rows:?}");
+    assert!(
+        rows[0]["error"].as_str().unwrap().contains("AccessDenied"),
+        "{rows:?}"
+    );
+    assert_eq!(rows[0]["carried_rows"], 1);
+    assert_eq!(
+        query(
+            &data,
+            "SELECT _run_id FROM aws_sqs_queue WHERE id = 'jobs-1'"
+        )[0]["_run_id"],
+        first.as_str()
+    );
+    assert_eq!(
+        count(
+            &data,
+            "SELECT count(*) AS n FROM _scopes WHERE status <> 'ok'"
+        ),
+        1
+    );
+}
+
+/// Every seeded resource is there once, with the API's tags and creation
+/// time (to the microsecond), every seeded edge once, and no JSON `null`
+/// stored as text.
+fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
     // Every seeded resource, once, with its tags and creation time.
     for ((table, id), (ctime, tags)) in &seeded.resources {
         let rows = query(
@@ -437,27 +539,6 @@ fn sync_reads_every_seeded_resource_exactly() {
         );
         assert_eq!(n, 1, "edge {ft} {fid} -{kind}-> {tt} {tid}");
     }
-    // A scope for the account, IAM, S3 and EC2 + SQS in each region.
-    let scopes = grouped(
-        &data,
-        "SELECT service || '/' || region || '/' || status AS k, count(*) AS n FROM _scopes GROUP BY 1",
-    );
-    let mut want = BTreeMap::new();
-    for k in ["account/global/ok", "iam/global/ok", "s3/global/ok"] {
-        want.insert(k.to_string(), 1);
-    }
-    for r in REGIONS {
-        for s in ["ec2", "sqs"] {
-            want.insert(format!("{s}/{r}/ok"), 1);
-        }
-    }
-    assert_eq!(scopes, want);
-    assert!(
-        count(
-            &data,
-            "SELECT min(api_calls) AS n FROM _scopes WHERE service <> 'account'"
-        ) > 0
-    );
     // No JSON `null` stored as text anywhere.
     for t in [
         "aws_ec2_instance",

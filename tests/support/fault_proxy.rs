@@ -1,0 +1,197 @@
+//! A small HTTP proxy in front of the emulator that answers some requests
+//! itself: every `every`-th request gets a throttling or server error (the
+//! SDK retries those), and requests for a denied service and region get
+//! AccessDenied (the scope must fail alone). One connection per request.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What to inject.
+#[derive(Clone, Default)]
+pub struct Faults {
+    /// Every n-th request (0: none) gets an error the SDK should retry,
+    /// alternating throttling and HTTP 500/503.
+    pub every: u64,
+    /// `(service, region)` pairs whose requests are denied.
+    pub deny: Vec<(String, String)>,
+}
+
+/// A running proxy.
+pub struct FaultProxy {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    /// Errors injected so far (retryable ones only).
+    pub injected: Arc<AtomicU64>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy for the emulator on `upstream` (a port).
+    pub fn start(upstream: u16, faults: Faults) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let injected = Arc::new(AtomicU64::new(0));
+        let (stop2, injected2) = (stop.clone(), injected.clone());
+        std::thread::spawn(move || {
+            let seen = AtomicU64::new(0);
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+                let _ = handle(conn, upstream, &faults, n, &injected2);
+            }
+        });
+        FaultProxy {
+            port,
+            stop,
+            injected,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Reads one request: head (as text) and body.
+fn read_request(conn: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((head, body))
+}
+
+/// Service and region from the SigV4 credential scope.
+fn scope_of(head: &str) -> (String, String) {
+    let scope = head
+        .split("Credential=")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("");
+    let parts: Vec<&str> = scope.split('/').collect();
+    (
+        parts.get(3).unwrap_or(&"").to_string(),
+        parts.get(2).unwrap_or(&"").to_string(),
+    )
+}
+
+fn respond(conn: &mut TcpStream, status: &str, headers: &str, body: &str) -> std::io::Result<()> {
+    write!(
+        conn,
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+        body.len()
+    )
+}
+
+/// The throttling answer each protocol understands.
+fn throttle(conn: &mut TcpStream, service: &str) -> std::io::Result<()> {
+    match service {
+        "ec2" => respond(conn, "503 Service Unavailable", "Content-Type: text/xml\r\n",
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>"),
+        "sqs" => respond(conn, "400 Bad Request", "Content-Type: application/x-amz-json-1.0\r\nx-amzn-query-error: RequestThrottled;Sender\r\n",
+            r#"{"__type":"com.amazonaws.sqs#RequestThrottled","message":"Rate exceeded"}"#),
+        "s3" => respond(conn, "503 Slow Down", "Content-Type: application/xml\r\n",
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
+        _ => respond(conn, "400 Bad Request", "Content-Type: text/xml\r\n",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>"),
+    }
+}
+
+fn deny(conn: &mut TcpStream, service: &str) -> std::io::Result<()> {
+    match service {
+        "ec2" => respond(conn, "403 Forbidden", "Content-Type: text/xml\r\n",
+            "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>x</RequestID></Response>"),
+        "sqs" => respond(conn, "400 Bad Request", "Content-Type: application/x-amz-json-1.0\r\nx-amzn-query-error: AccessDenied;Sender\r\n",
+            r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"Access to the resource is denied."}"#),
+        _ => respond(conn, "403 Forbidden", "Content-Type: text/xml\r\n",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message></Error><RequestId>x</RequestId></ErrorResponse>"),
+    }
+}
+
+fn handle(
+    mut conn: TcpStream,
+    upstream: u16,
+    faults: &Faults,
+    n: u64,
+    injected: &AtomicU64,
+) -> std::io::Result<()> {
+    let (head, body) = read_request(&mut conn)?;
+    let (service, region) = scope_of(&head);
+    if faults
+        .deny
+        .iter()
+        .any(|(s, r)| *s == service && *r == region)
+    {
+        return deny(&mut conn, &service);
+    }
+    if faults.every > 0 && n % faults.every == 0 {
+        injected.fetch_add(1, Ordering::Relaxed);
+        return if (n / faults.every) % 2 == 0 {
+            throttle(&mut conn, &service)
+        } else {
+            respond(
+                &mut conn,
+                "500 Internal Server Error",
+                "Content-Type: text/html\r\n",
+                "<html><body>Internal Server Error</body></html>",
+            )
+        };
+    }
+    // Forward with `Connection: close`, relay the answer, close.
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    let mut new_head = String::new();
+    for line in head.trim_end().split("\r\n") {
+        if line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        new_head.push_str(line);
+        new_head.push_str("\r\n");
+    }
+    new_head.push_str("Connection: close\r\n\r\n");
+    up.write_all(new_head.as_bytes())?;
+    up.write_all(&body)?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    conn.write_all(&answer)?;
+    Ok(())
+}
