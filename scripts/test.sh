@@ -5,14 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-  cp scripts/requirements-test.txt .venv/.installed
-fi
-export CLOUDTAB_TEST_PYTHON="$PWD/.venv/bin/python"
+. scripts/venv.sh
 # PostgreSQL server binaries for the tests' throwaway servers (installed
 # from Debian's packages when missing).
 CLOUDTAB_PG_BIN="$(./scripts/ensure-postgres.sh)"
