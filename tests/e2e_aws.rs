@@ -28,6 +28,8 @@ struct Seeded {
     resources: BTreeMap<(String, String), Expected>,
     /// (from table, from id, to table, to id, edge type).
     edges: Vec<(String, String, String, String, String)>,
+    /// The secret of the access key created: it must appear nowhere.
+    secret: String,
 }
 
 fn micros(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
@@ -243,6 +245,164 @@ async fn seed(endpoint: &str) -> Seeded {
             "default".into(),
         ));
 
+        // Networking around the instance.
+        let eip = ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .unwrap();
+        let alloc = eip.allocation_id().unwrap().to_string();
+        ec2.associate_address()
+            .allocation_id(&alloc)
+            .instance_id(&inst_id)
+            .send()
+            .await
+            .unwrap();
+        add("aws_ec2_elastic_ip", &alloc, None, BTreeMap::new());
+        let eni = ec2
+            .describe_network_interfaces()
+            .send()
+            .await
+            .unwrap()
+            .network_interfaces()
+            .iter()
+            .find(|n| n.attachment().and_then(|a| a.instance_id()) == Some(inst_id.as_str()))
+            .and_then(|n| n.network_interface_id())
+            .unwrap()
+            .to_string();
+        add("aws_ec2_network_interface", &eni, None, BTreeMap::new());
+        edges.push((
+            "aws_ec2_instance".into(),
+            inst_id.clone(),
+            "aws_ec2_network_interface".into(),
+            eni.clone(),
+            "default".into(),
+        ));
+        edges.push((
+            "aws_ec2_network_interface".into(),
+            eni,
+            "aws_ec2_elastic_ip".into(),
+            alloc,
+            "default".into(),
+        ));
+        let key = ec2
+            .create_key_pair()
+            .key_name(format!("deploy-{n}"))
+            .send()
+            .await
+            .unwrap();
+        add(
+            "aws_ec2_key_pair",
+            key.key_pair_id().unwrap(),
+            None,
+            BTreeMap::new(),
+        );
+        let igw = ec2.create_internet_gateway().send().await.unwrap();
+        let igw_id = igw
+            .internet_gateway()
+            .unwrap()
+            .internet_gateway_id()
+            .unwrap()
+            .to_string();
+        ec2.attach_internet_gateway()
+            .internet_gateway_id(&igw_id)
+            .vpc_id(&vpc_id)
+            .send()
+            .await
+            .unwrap();
+        add("aws_ec2_internet_gateway", &igw_id, None, BTreeMap::new());
+        edges.push((
+            "aws_ec2_vpc".into(),
+            vpc_id.clone(),
+            "aws_ec2_internet_gateway".into(),
+            igw_id,
+            "delete".into(),
+        ));
+        let nat_eip = ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .unwrap();
+        let nat_alloc = nat_eip.allocation_id().unwrap().to_string();
+        add("aws_ec2_elastic_ip", &nat_alloc, None, BTreeMap::new());
+        let nat = ec2
+            .create_nat_gateway()
+            .subnet_id(&subnet_id)
+            .allocation_id(nat_alloc)
+            .send()
+            .await
+            .unwrap();
+        let nat_gw = nat.nat_gateway().unwrap();
+        let nat_id = nat_gw.nat_gateway_id().unwrap().to_string();
+        add(
+            "aws_ec2_nat_gateway",
+            &nat_id,
+            micros(nat_gw.create_time()),
+            BTreeMap::new(),
+        );
+        edges.push((
+            "aws_ec2_subnet".into(),
+            subnet_id.clone(),
+            "aws_ec2_nat_gateway".into(),
+            nat_id,
+            "default".into(),
+        ));
+        let rt = ec2
+            .create_route_table()
+            .vpc_id(&vpc_id)
+            .send()
+            .await
+            .unwrap();
+        let rt_id = rt
+            .route_table()
+            .unwrap()
+            .route_table_id()
+            .unwrap()
+            .to_string();
+        add("aws_ec2_route_table", &rt_id, None, BTreeMap::new());
+        edges.push((
+            "aws_ec2_vpc".into(),
+            vpc_id.clone(),
+            "aws_ec2_route_table".into(),
+            rt_id,
+            "default".into(),
+        ));
+        let acl = ec2
+            .create_network_acl()
+            .vpc_id(&vpc_id)
+            .send()
+            .await
+            .unwrap();
+        let acl_id = acl
+            .network_acl()
+            .unwrap()
+            .network_acl_id()
+            .unwrap()
+            .to_string();
+        add("aws_ec2_network_acl", &acl_id, None, BTreeMap::new());
+        edges.push((
+            "aws_ec2_vpc".into(),
+            vpc_id.clone(),
+            "aws_ec2_network_acl".into(),
+            acl_id,
+            "delete".into(),
+        ));
+        let ami = ec2
+            .create_image()
+            .instance_id(&inst_id)
+            .name(format!("golden-{n}"))
+            .send()
+            .await
+            .unwrap();
+        add(
+            "aws_ec2_image",
+            ami.image_id().unwrap(),
+            None,
+            BTreeMap::new(),
+        );
+
         let sqs = aws_sdk_sqs::Client::new(&conf);
         let q = sqs
             .create_queue()
@@ -367,7 +527,137 @@ async fn seed(endpoint: &str) -> Seeded {
         micros(role.role().map(|r| r.create_date())),
         BTreeMap::new(),
     );
+    let policy = iam
+        .create_policy()
+        .policy_name("read-inventory")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = policy.policy().unwrap().arn().unwrap().to_string();
+    add("aws_iam_policy", "read-inventory", None, BTreeMap::new());
+    let group = iam.create_group().group_name("ops").send().await.unwrap();
+    add(
+        "aws_iam_group",
+        "ops",
+        micros(group.group().map(|g| g.create_date())),
+        BTreeMap::new(),
+    );
+    iam.add_user_to_group()
+        .group_name("ops")
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("alice")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("app")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_group_policy()
+        .group_name("ops")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    for (from, id) in [
+        ("aws_iam_user", "alice"),
+        ("aws_iam_role", "app"),
+        ("aws_iam_group", "ops"),
+    ] {
+        edges.push((
+            from.into(),
+            id.into(),
+            "aws_iam_policy".into(),
+            "read-inventory".into(),
+            "default".into(),
+        ));
+    }
+    edges.push((
+        "aws_iam_group".into(),
+        "ops".into(),
+        "aws_iam_user".into(),
+        "alice".into(),
+        "default".into(),
+    ));
+    let key = iam
+        .create_access_key()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    add(
+        "aws_iam_access_key",
+        key.access_key_id(),
+        micros(key.create_date()),
+        BTreeMap::new(),
+    );
+    edges.push((
+        "aws_iam_user".into(),
+        "alice".into(),
+        "aws_iam_access_key".into(),
+        key.access_key_id().into(),
+        "default".into(),
+    ));
+    s.secret = key.secret_access_key().to_string();
+    let profile = iam
+        .create_instance_profile()
+        .instance_profile_name("app-profile")
+        .send()
+        .await
+        .unwrap();
+    add(
+        "aws_iam_instance_profile",
+        "app-profile",
+        micros(profile.instance_profile().map(|p| p.create_date())),
+        BTreeMap::new(),
+    );
+    iam.add_role_to_instance_profile()
+        .instance_profile_name("app-profile")
+        .role_name("app")
+        .send()
+        .await
+        .unwrap();
+    edges.push((
+        "aws_iam_role".into(),
+        "app".into(),
+        "aws_iam_instance_profile".into(),
+        "app-profile".into(),
+        "default".into(),
+    ));
+    // The profile on the us-east-1 instance.
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
     s.edges = edges;
+    let instances = ec2.describe_instances().send().await.unwrap();
+    let inst = instances.reservations()[0].instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    ec2.associate_iam_instance_profile()
+        .instance_id(&inst)
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .name("app-profile")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s.edges.push((
+        "aws_iam_instance_profile".into(),
+        "app-profile".into(),
+        "aws_ec2_instance".into(),
+        inst,
+        "default".into(),
+    ));
     s
 }
 

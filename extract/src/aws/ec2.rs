@@ -15,19 +15,8 @@ use super::{Failure, Writer};
 
 const GIB: i64 = 1 << 30;
 
-fn ec2_tags(t: &[Tag]) -> (Vec<(String, String)>, Option<String>) {
+pub(crate) fn ec2_tags(t: &[Tag]) -> (Vec<(String, String)>, Option<String>) {
     tags(t.iter().map(|t| (t.key(), t.value())))
-}
-
-/// Sends every page of a paginated describe call through `each`.
-macro_rules! pages {
-    ($op:literal, $stream:expr, |$page:ident| $body:block) => {{
-        let mut stream = $stream;
-        while let Some(page) = stream.next().await {
-            let $page = page.map_err(|e| api_failure($op, &e))?;
-            $body
-        }
-    }};
 }
 
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -241,6 +230,17 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                                 .push(ir.clone());
                         }
                     }
+                    // Role → instance profile → instance: the profile is a
+                    // global IAM resource, named by the last part of its ARN.
+                    if let Some(profile) = i
+                        .iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .and_then(|a| a.rsplit('/').next())
+                    {
+                        let global: Arc<str> = Arc::from(super::GLOBAL);
+                        let pr = w.reference("aws_iam_instance_profile", &global, profile);
+                        w.edge(&pr, &ir, EdgeType::Default).await?;
+                    }
                 }
             }
         }
@@ -355,10 +355,10 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             }
         }
     );
-    Ok(())
+    super::ec2_net::extract(c, w, &region, &rr).await
 }
 
-fn arn(w: &Writer<'_>, region: &str, kind: &str, id: &str) -> String {
+pub(crate) fn arn(w: &Writer<'_>, region: &str, kind: &str, id: &str) -> String {
     format!(
         "arn:{}:ec2:{region}:{}:{kind}/{id}",
         w.account.partition,

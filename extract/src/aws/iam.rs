@@ -19,6 +19,19 @@ struct Details {
     tags: Vec<(String, String)>,
     last_used: Option<aws_smithy_types::DateTime>,
     last_used_region: Option<String>,
+    /// ARNs of the managed policies attached.
+    policies: Vec<String>,
+    /// Groups a user is in.
+    groups: Vec<String>,
+}
+
+/// Name of a customer-managed policy of this account from its ARN (AWS
+/// managed policies, `arn:aws:iam::aws:policy/…`, have no row).
+fn own_policy<'a>(arn: &'a str, account: &str) -> Option<&'a str> {
+    let mut parts = arn.splitn(6, ':');
+    let acct = parts.nth(4)?;
+    let rest = parts.next()?;
+    (acct == account).then(|| rest.rsplit('/').next().unwrap_or(rest))
 }
 
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -33,6 +46,8 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         .get_account_authorization_details()
         .filter(EntityType::User)
         .filter(EntityType::Role)
+        .filter(EntityType::Group)
+        .filter(EntityType::LocalManagedPolicy)
         .max_items(1000)
         .into_paginator()
         .send();
@@ -44,6 +59,8 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     n.to_string(),
                     Details {
                         tags: tags(u.tags().iter().map(|t| (Some(t.key()), Some(t.value())))).0,
+                        policies: attached(u.attached_managed_policies()),
+                        groups: u.group_list().to_vec(),
                         ..Default::default()
                     },
                 );
@@ -60,9 +77,61 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                             .role_last_used()
                             .and_then(|l| l.region())
                             .map(str::to_string),
+                        policies: attached(r.attached_managed_policies()),
+                        groups: Vec::new(),
                     },
                 );
             }
+        }
+        for g in page.group_detail_list() {
+            let Some(name) = g.group_name() else { continue };
+            let mut row = w.new_resource("aws_iam_group", Some(&global), name);
+            row.name = Some(name.to_string());
+            row.arn = g.arn().map(str::to_string);
+            row.ctime = time(g.create_date());
+            row.values = vec![("group_id", text(g.group_id())), ("path", text(g.path()))];
+            let gr = w.put(row).await?;
+            w.edge(&account, &gr, EdgeType::Default).await?;
+            for arn in attached(g.attached_managed_policies()) {
+                if let Some(p) = own_policy(&arn, w.account_id()) {
+                    let pr = w.reference("aws_iam_policy", &global, p.to_string());
+                    w.edge(&gr, &pr, EdgeType::Default).await?;
+                }
+            }
+        }
+        for p in page.policies() {
+            // Some implementations leave out the name; the ARN ends with it.
+            let Some(name) = p
+                .policy_name()
+                .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()))
+            else {
+                continue;
+            };
+            let mut row = w.new_resource("aws_iam_policy", Some(&global), name);
+            row.name = Some(name.to_string());
+            row.arn = p.arn().map(str::to_string);
+            row.ctime = time(p.create_date());
+            row.mtime = time(p.update_date());
+            let document = p
+                .policy_version_list()
+                .iter()
+                .find(|v| v.is_default_version())
+                .and_then(|v| v.document());
+            row.values = vec![
+                ("policy_id", text(p.policy_id())),
+                ("path", text(p.path())),
+                ("default_version_id", text(p.default_version_id())),
+                (
+                    "attachment_count",
+                    p.attachment_count()
+                        .map_or(Value::Null, |n| Value::Int(n as i64)),
+                ),
+                ("is_attachable", Value::Bool(p.is_attachable())),
+                ("description", text(p.description())),
+                ("document", json_text(document)),
+            ];
+            let pr = w.put(row).await?;
+            w.edge(&account, &pr, EdgeType::Default).await?;
         }
     }
 
@@ -97,6 +166,17 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             ];
             let ur = w.put(row).await?;
             w.edge(&account, &ur, EdgeType::Default).await?;
+            for g in &d.groups {
+                let gr = w.reference("aws_iam_group", &global, g.clone());
+                w.edge(&gr, &ur, EdgeType::Default).await?;
+            }
+            for arn in &d.policies {
+                if let Some(p) = own_policy(arn, w.account_id()) {
+                    let pr = w.reference("aws_iam_policy", &global, p.to_string());
+                    w.edge(&ur, &pr, EdgeType::Default).await?;
+                }
+            }
+            access_keys(c, w, name, &ur).await?;
         }
     }
 
@@ -144,6 +224,97 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             ];
             let rr = w.put(row).await?;
             w.edge(&account, &rr, EdgeType::Default).await?;
+            for arn in &d.policies {
+                if let Some(p) = own_policy(arn, w.account_id()) {
+                    let pr = w.reference("aws_iam_policy", &global, p.to_string());
+                    w.edge(&rr, &pr, EdgeType::Default).await?;
+                }
+            }
+        }
+    }
+
+    let mut pages = c
+        .iam
+        .list_instance_profiles()
+        .max_items(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_failure("iam:ListInstanceProfiles", &e))?;
+        for p in page.instance_profiles() {
+            let name = p.instance_profile_name();
+            let mut row = w.new_resource("aws_iam_instance_profile", Some(&global), name);
+            row.name = Some(name.to_string());
+            row.arn = Some(p.arn().to_string());
+            row.ctime = time(Some(p.create_date()));
+            (row.tags, _) = tags(p.tags().iter().map(|t| (Some(t.key()), Some(t.value()))));
+            let roles: Vec<&str> = p.roles().iter().map(|r| r.role_name()).collect();
+            row.values = vec![
+                (
+                    "instance_profile_id",
+                    Value::Text(p.instance_profile_id().to_string()),
+                ),
+                ("path", Value::Text(p.path().to_string())),
+                ("roles", Value::Json(json!(roles))),
+            ];
+            let pr = w.put(row).await?;
+            w.edge(&account, &pr, EdgeType::Default).await?;
+            for role in roles {
+                let rr = w.reference("aws_iam_role", &global, role.to_string());
+                w.edge(&rr, &pr, EdgeType::Default).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn attached(p: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
+    p.iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect()
+}
+
+/// A user's access keys: metadata and last use, never a secret (the list
+/// call does not return one).
+async fn access_keys(
+    c: &ScopeClients,
+    w: &mut Writer<'_>,
+    user: &str,
+    ur: &cloudtab_schema::ResourceRef,
+) -> Result<(), Failure> {
+    let global: Arc<str> = Arc::from(GLOBAL);
+    let mut pages = c
+        .iam
+        .list_access_keys()
+        .user_name(user)
+        .max_items(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_failure("iam:ListAccessKeys", &e))?;
+        for k in page.access_key_metadata() {
+            let Some(id) = k.access_key_id() else {
+                continue;
+            };
+            let used = c
+                .iam
+                .get_access_key_last_used()
+                .access_key_id(id)
+                .send()
+                .await
+                .map_err(|e| api_failure("iam:GetAccessKeyLastUsed", &e))?;
+            let last = used.access_key_last_used();
+            let mut row = w.new_resource("aws_iam_access_key", Some(&global), id);
+            row.ctime = time(k.create_date());
+            row.atime = time(last.and_then(|l| l.last_used_date()));
+            row.values = vec![
+                ("user_name", Value::Text(user.to_string())),
+                ("status", text(k.status().map(|s| s.as_str()))),
+                ("last_used_service", text(last.map(|l| l.service_name()))),
+                ("last_used_region", text(last.map(|l| l.region()))),
+            ];
+            let kr = w.put(row).await?;
+            w.contains(ur, &kr).await?;
         }
     }
     Ok(())

@@ -6,10 +6,23 @@
 //! region `ec2` and `sqs`. Each scope gets its own SDK clients with an
 //! interceptor that counts requests, retries and throttles into `_scopes`.
 
+/// Runs `$body` for every page of a paginator stream; an error fails the
+/// scope with the operation's name.
+macro_rules! pages {
+    ($op:literal, $stream:expr, |$page:ident| $body:block) => {{
+        let mut stream = $stream;
+        while let Some(page) = stream.next().await {
+            let $page = page.map_err(|e| api_failure($op, &e))?;
+            $body
+        }
+    }};
+}
+
 mod clients;
 mod config;
 mod convert;
 mod ec2;
+mod ec2_net;
 mod iam;
 mod s3;
 mod sqs;
@@ -43,6 +56,18 @@ pub const TABLES: &[&str] = &[
     "aws_ec2_volume",
     "aws_ec2_snapshot",
     "aws_sqs_queue",
+    "aws_ec2_network_interface",
+    "aws_ec2_elastic_ip",
+    "aws_ec2_key_pair",
+    "aws_ec2_internet_gateway",
+    "aws_ec2_nat_gateway",
+    "aws_ec2_route_table",
+    "aws_ec2_network_acl",
+    "aws_ec2_image",
+    "aws_iam_group",
+    "aws_iam_policy",
+    "aws_iam_access_key",
+    "aws_iam_instance_profile",
 ];
 
 /// Reads AWS accounts.
