@@ -801,7 +801,7 @@ fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
     // Every seeded resource, once, with its tags and creation time.
     for ((table, id), (ctime, tags)) in &seeded.resources {
         let rows = query(
-            &data,
+            data,
             &format!(
                 "SELECT tags, CAST(CAST(ctime AS BIGINT) AS VARCHAR) AS ctime FROM {table} WHERE id = '{}'",
                 id.replace('\'', "''")
@@ -821,7 +821,7 @@ fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
     }
     for (ft, fid, tt, tid, kind) in &seeded.edges {
         let n = count(
-            &data,
+            data,
             &format!(
                 "SELECT count(*) AS n FROM _edges e JOIN {ft} f ON f._id = e.from_id JOIN {tt} t ON t._id = e.to_id \
                  WHERE f.id = '{fid}' AND t.id = '{tid}' AND e.edge_type = '{kind}'"
@@ -837,7 +837,7 @@ fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
         "aws_s3_bucket",
         "aws_iam_role",
     ] {
-        let rows = query(&data, &format!("SELECT * FROM {t}"));
+        let rows = query(data, &format!("SELECT * FROM {t}"));
         for r in rows {
             for (k, v) in r {
                 assert_ne!(v.as_str(), Some("null"), "{t}.{k}");
