@@ -136,4 +136,6 @@ pub enum SchemaFormat {
     Json,
     /// PostgreSQL DDL.
     Postgres,
+    /// The read-only AWS IAM policy that every AWS table needs.
+    IamPolicy,
 }

@@ -511,8 +511,19 @@ mod tests {
         let e = Config::from_yaml("sources:\n  - type: gcp\n").unwrap_err();
         assert_eq!(
             e,
-            "sources[0].type: unknown source type `gcp`, expected `demo` (line 2)"
+            "sources[0].type: unknown source type `gcp`, expected `demo` or `aws` (line 2)"
         );
+        let e = Config::from_yaml("sources:\n  - type: aws\n    regions: some\n").unwrap_err();
+        assert!(
+            e.starts_with("sources[0].regions: expected a list of regions or `all`"),
+            "{e}"
+        );
+        let c = Config::from_yaml(
+            "sources:\n  - type: aws\n    regions: [us-east-1]\n    services: [ec2, lambda]\n",
+        )
+        .unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("services: unknown service `lambda`"), "{e}");
         let e = Config::from_yaml("sources:\n  - scale: 3\n").unwrap_err();
         assert!(e.contains("sources[0]: missing key `type` (line 2)"), "{e}");
         let e = Config::from_yaml("sources: [1, 2\n").unwrap_err();

@@ -77,6 +77,27 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// One IAM policy statement allowing every action the AWS tables list.
+fn iam_policy(registry: &Registry) -> serde_json::Value {
+    let mut actions: Vec<&str> = registry
+        .tables()
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.kind,
+                cloudtab_schema::TableKind::Resource { cloud: "aws", .. }
+            )
+        })
+        .flat_map(|t| t.permissions.iter().copied())
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "CloudtabReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}]
+    })
+}
+
 async fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Schema(a) => {
@@ -86,6 +107,11 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
                 SchemaFormat::Postgres => postgres_ddl(registry, &a.pg_schema),
                 SchemaFormat::Json => {
                     serde_json::to_string_pretty(registry.tables()).map_err(CliError::failure)?
+                        + "\n"
+                }
+                SchemaFormat::IamPolicy => {
+                    serde_json::to_string_pretty(&iam_policy(registry))
+                        .map_err(CliError::failure)?
                         + "\n"
                 }
             };

@@ -28,3 +28,19 @@ fn schema_json() {
 fn schema_postgres() {
     insta::assert_snapshot!("schema_postgres", schema("postgres"));
 }
+
+#[test]
+fn schema_iam_policy() {
+    let out = schema("iam-policy");
+    let policy: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let actions = policy["Statement"][0]["Action"].as_array().unwrap();
+    for a in [
+        "ec2:DescribeInstances",
+        "sqs:GetQueueAttributes",
+        "iam:GetAccountAuthorizationDetails",
+        "s3:GetBucketTagging",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing");
+    }
+    insta::assert_snapshot!("schema_iam_policy", out);
+}

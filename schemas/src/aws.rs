@@ -347,7 +347,7 @@ pub(crate) fn tables() -> Vec<TableDef> {
             "aws_iam_instance_profile",
             "iam",
             "An instance profile: how an EC2 instance gets a role.",
-            &["iam:GetAccountAuthorizationDetails"],
+            &["iam:ListInstanceProfiles"],
             &[
                 C::new("instance_profile_id", Text, "Stable unique id (`AIPA...`)."),
                 C::new("path", Text, "Path."),
