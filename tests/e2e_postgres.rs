@@ -571,7 +571,12 @@ fn the_printed_ddl_is_what_the_sink_uses() {
         config.to_str().unwrap(),
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(table_counts(&server, "printed", ""), demo(1, 42).0);
+    // Tables the DDL created that the demo does not fill stay empty.
+    let filled: BTreeMap<String, u64> = table_counts(&server, "printed", "")
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(filled, demo(1, 42).0);
 }
 
 #[test]
