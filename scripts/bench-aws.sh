@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 . scripts/venv.sh   # the emulator and boto3, pinned
 py="$CLOUDTAB_TEST_PYTHON"
-cargo build --release --bin cloudtab
-bin="$CARGO_TARGET_DIR/release/cloudtab"
+# The emulator is the bottleneck, so the build profile hardly matters here:
+# CLOUDTAB_BENCH_PROFILE=debug skips the long release build.
+profile="${CLOUDTAB_BENCH_PROFILE:-release}"
+if [ "$profile" = release ]; then cargo build --release --bin cloudtab; else cargo build --bin cloudtab; fi
+bin="$CARGO_TARGET_DIR/$profile/cloudtab"
 work=$(mktemp -d)
 trap 'kill $moto_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 sizes=("$@")
