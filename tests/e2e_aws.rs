@@ -845,3 +845,65 @@ fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
         }
     }
 }
+
+#[test]
+fn accounts_from_a_profile_and_an_assumed_role() {
+    let moto = Moto::start(&python());
+    let dir = TempDir::new().unwrap();
+    // A profile with static keys, and a role in another account assumed
+    // from it with an external id.
+    std::fs::write(
+        dir.path().join("credentials"),
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = base-secret\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config"),
+        "[profile base]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("aws.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:\n  - type: aws\n    accounts:\n      - profile: base\n      - profile: base\n        role_arn: arn:aws:iam::111111111111:role/cloudtab-reader\n        external_id: inventory\n    regions: [us-east-1]\n    services: [sqs]\n    endpoint_url: '{}'\nsinks:\n  - type: parquet\n    url: '{}'\n",
+            moto.url(),
+            data.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = outcome(
+        &cloudtab()
+            .args([
+                "sync",
+                "--progress",
+                "never",
+                "--config",
+                config.to_str().unwrap(),
+            ])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("credentials"),
+            )
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!out.contains("base-secret") && !err.contains("base-secret"));
+    let accounts = grouped(
+        &data,
+        "SELECT account_id AS k, count(*) AS n FROM _scopes GROUP BY account_id",
+    );
+    assert_eq!(
+        accounts.keys().cloned().collect::<Vec<_>>(),
+        vec!["111111111111".to_string(), "123456789012".to_string()],
+        "one account from the profile, one from the assumed role"
+    );
+    assert_eq!(count(&data, "SELECT count(*) AS n FROM aws_account"), 2);
+}

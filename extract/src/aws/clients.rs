@@ -69,9 +69,14 @@ impl AccountCtx {
             sdk = sdk.into_builder().region(Region::new("us-east-1")).build();
         }
         if let Some(role) = &a.role_arn {
+            // The role is assumed through STS at its configured endpoint.
+            let sts_conf = match config.endpoint("sts") {
+                Some(e) => sdk.clone().into_builder().endpoint_url(e).build(),
+                None => sdk.clone(),
+            };
             let mut b = aws_config::sts::AssumeRoleProvider::builder(role.clone())
                 .session_name("cloudtab")
-                .configure(&sdk);
+                .configure(&sts_conf);
             if let Some(x) = &a.external_id {
                 b = b.external_id(x.clone());
             }
