@@ -166,6 +166,15 @@ async fn seed(endpoint: &str) -> Seeded {
             micros(inst.launch_time()),
             map(&owner),
         );
+        // One instance type row per region (checked below by its edges
+        // and its vCPUs and memory).
+        edges.push((
+            "aws_ec2_instance_type".into(),
+            "t3.micro".into(),
+            "aws_ec2_instance".into(),
+            inst_id.clone(),
+            "default".into(),
+        ));
         edges.push((
             "aws_ec2_subnet".into(),
             subnet_id.clone(),
@@ -728,6 +737,21 @@ fn sync_reads_every_seeded_resource_exactly() {
             "SELECT min(api_calls) AS n FROM _scopes WHERE service <> 'account'"
         ) > 0
     );
+    // Instance types in use, with vCPUs and memory.
+    let t = query(
+        &data,
+        "SELECT vcpus, memory_bytes FROM aws_ec2_instance_type WHERE id = 't3.micro' AND region = 'us-east-1'",
+    );
+    assert_eq!(t[0]["vcpus"], 2, "{t:?}");
+    assert_eq!(t[0]["memory_bytes"], 1024u64 << 20, "{t:?}");
+    // The access key's secret is nowhere in the output.
+    assert!(!seeded.secret.is_empty());
+    for t in cloudtab_extract::aws::TABLES {
+        let rows = query(&data, &format!("SELECT * FROM {t}"));
+        let text = serde_json::to_string(&rows).unwrap();
+        assert!(!text.contains(&seeded.secret), "{t} holds the secret");
+    }
+    assert!(!out.contains(&seeded.secret) && !err.contains(&seeded.secret));
 }
 
 #[test]

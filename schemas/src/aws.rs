@@ -354,5 +354,19 @@ pub(crate) fn tables() -> Vec<TableDef> {
                 C::new("roles", Json, "Names of the roles in it."),
             ],
         ),
+        TableDef::resource(
+            "aws_ec2_instance_type",
+            "ec2",
+            "An EC2 instance type in use in the region (only types that instances of the account run). `id` is the type name.",
+            &["ec2:DescribeInstanceTypes"],
+            &[
+                C::new("vcpus", Int64, "Default number of vCPUs."),
+                C::new("memory_bytes", Int64, "Memory in bytes (the API's MiB × 2^20)."),
+                C::new("current_generation", Boolean, "Whether it is a current-generation type."),
+                C::new("architectures", Json, "Supported architectures."),
+                C::new("hypervisor", Text, "`nitro` or `xen`."),
+                C::new("network_performance", Text, "Network performance class."),
+            ],
+        ),
     ]
 }

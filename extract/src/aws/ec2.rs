@@ -136,6 +136,8 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         }
     );
 
+    // Instance types in use, described afterwards in batches.
+    let mut types: Vec<String> = Vec::new();
     // Volume → instance attachments, for the edges below.
     let mut attached: HashMap<String, Vec<ResourceRef>> = HashMap::new();
     pages!(
@@ -228,6 +230,13 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                                 .entry(vid.to_string())
                                 .or_default()
                                 .push(ir.clone());
+                        }
+                    }
+                    if let Some(t) = i.instance_type() {
+                        let tr = r(w, "aws_ec2_instance_type", t.as_str());
+                        w.edge(&tr, &ir, EdgeType::Default).await?;
+                        if !types.iter().any(|x| x == t.as_str()) {
+                            types.push(t.as_str().to_string());
                         }
                     }
                     // Role → instance profile → instance: the profile is a
@@ -355,7 +364,67 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             }
         }
     );
+    instance_types(c, w, &rr, &types).await?;
     super::ec2_net::extract(c, w, &region, &rr).await
+}
+
+/// The instance types in use, 100 per `DescribeInstanceTypes` call.
+async fn instance_types(
+    c: &ScopeClients,
+    w: &mut Writer<'_>,
+    rr: &ResourceRef,
+    types: &[String],
+) -> Result<(), Failure> {
+    for batch in types.chunks(100) {
+        let mut req = c.ec2.describe_instance_types();
+        for t in batch {
+            req = req.instance_types(aws_sdk_ec2::types::InstanceType::from(t.as_str()));
+        }
+        pages!(
+            "ec2:DescribeInstanceTypes",
+            req.into_paginator().send(),
+            |page| {
+                for t in page.instance_types() {
+                    let Some(name) = t.instance_type() else {
+                        continue;
+                    };
+                    let mut row = w.new_resource("aws_ec2_instance_type", None, name.as_str());
+                    row.name = Some(name.as_str().to_string());
+                    let archs: Vec<&str> = t
+                        .processor_info()
+                        .map(|p| {
+                            p.supported_architectures()
+                                .iter()
+                                .map(|a| a.as_str())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    row.values = vec![
+                        (
+                            "vcpus",
+                            int(t.v_cpu_info().and_then(|v| v.default_v_cpus())),
+                        ),
+                        (
+                            "memory_bytes",
+                            t.memory_info()
+                                .and_then(|m| m.size_in_mib())
+                                .map_or(Value::Null, |m| Value::Int(m * (1 << 20))),
+                        ),
+                        ("current_generation", boolean(t.current_generation())),
+                        ("architectures", Value::Json(json!(archs))),
+                        ("hypervisor", text(t.hypervisor().map(|h| h.as_str()))),
+                        (
+                            "network_performance",
+                            text(t.network_info().and_then(|n| n.network_performance())),
+                        ),
+                    ];
+                    let tr = w.put(row).await?;
+                    w.edge(rr, &tr, EdgeType::Default).await?;
+                }
+            }
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn arn(w: &Writer<'_>, region: &str, kind: &str, id: &str) -> String {

@@ -68,6 +68,7 @@ pub const TABLES: &[&str] = &[
     "aws_iam_policy",
     "aws_iam_access_key",
     "aws_iam_instance_profile",
+    "aws_ec2_instance_type",
 ];
 
 /// Reads AWS accounts.
