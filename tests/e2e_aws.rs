@@ -642,6 +642,81 @@ async fn seed(endpoint: &str) -> Seeded {
         "app-profile".into(),
         "default".into(),
     ));
+    // A function running as role `app`, and a DynamoDB table.
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let role_arn = role.role().unwrap().arn().to_string();
+    lambda
+        .create_function()
+        .function_name("worker")
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(&role_arn)
+        .handler("app.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(
+                    [&b"PK\x05\x06"[..], &[0u8; 18][..]].concat(),
+                ))
+                .build(),
+        )
+        .tags("owner", "jobs")
+        .send()
+        .await
+        .unwrap();
+    add(
+        "aws_lambda_function",
+        "worker",
+        None,
+        map(&[("owner", "jobs")]),
+    );
+    edges.push((
+        "aws_lambda_function".into(),
+        "worker".into(),
+        "aws_iam_role".into(),
+        "app".into(),
+        "default".into(),
+    ));
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let table = ddb
+        .create_table()
+        .table_name("orders")
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("owner")
+                .value("shop")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    add(
+        "aws_dynamodb_table",
+        "orders",
+        micros(
+            table
+                .table_description()
+                .and_then(|t| t.creation_date_time()),
+        ),
+        map(&[("owner", "shop")]),
+    );
     // The profile on the us-east-1 instance.
     let ec2 = aws_sdk_ec2::Client::new(&conf);
     s.edges = edges;
@@ -726,7 +801,7 @@ fn sync_reads_every_seeded_resource_exactly() {
         want.insert(k.to_string(), 1);
     }
     for r in REGIONS {
-        for s in ["ec2", "sqs"] {
+        for s in ["ec2", "sqs", "lambda", "dynamodb"] {
             want.insert(format!("{s}/{r}/ok"), 1);
         }
     }

@@ -252,6 +252,8 @@ pub(crate) struct ScopeClients {
     pub ec2: aws_sdk_ec2::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     sdk: SdkConfig,
     s3_endpoint: Option<String>,
 }
@@ -284,6 +286,13 @@ impl ScopeClients {
             ec2: client!(aws_sdk_ec2, &sdk, config.endpoint("ec2"), counters),
             sqs: client!(aws_sdk_sqs, &sdk, config.endpoint("sqs"), counters),
             iam: client!(aws_sdk_iam, &sdk, config.endpoint("iam"), counters),
+            lambda: client!(aws_sdk_lambda, &sdk, config.endpoint("lambda"), counters),
+            dynamodb: client!(
+                aws_sdk_dynamodb,
+                &sdk,
+                config.endpoint("dynamodb"),
+                counters
+            ),
             s3_endpoint: config.endpoint("s3").map(str::to_string),
             sdk,
             counters,

@@ -22,12 +22,13 @@ pub struct AwsConfig {
     /// Endpoint for every service (an emulator, a private endpoint).
     #[serde(default)]
     pub endpoint_url: Option<String>,
-    /// Endpoint per service (`ec2`, `s3`, `sqs`, `iam`, `sts`), overriding
+    /// Endpoint per service (`ec2`, `s3`, `sqs`, `iam`, `lambda`,
+    /// `dynamodb`, `sts`), overriding
     /// `endpoint_url`.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
     /// Services to read (default: all that cloudtab knows: `ec2`, `s3`,
-    /// `sqs`, `iam`).
+    /// `sqs`, `iam`, `lambda`, `dynamodb`).
     #[serde(default)]
     pub services: Option<Vec<String>>,
     /// Attempts per request, first one included, with the SDK's adaptive
@@ -89,7 +90,7 @@ impl<'de> Deserialize<'de> for Regions {
 }
 
 /// Services the extractor knows, in scope order.
-pub const SERVICES: &[&str] = &["iam", "s3", "ec2", "sqs"];
+pub const SERVICES: &[&str] = &["iam", "s3", "ec2", "sqs", "lambda", "dynamodb"];
 
 impl AwsConfig {
     /// Checks values without I/O; the message names the key.

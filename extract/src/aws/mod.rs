@@ -3,7 +3,7 @@
 //!
 //! Scopes: per account `global/account` (the account and its regions),
 //! `global/iam`, `global/s3` (buckets, each in its own region), and per
-//! region `ec2` and `sqs`. Each scope gets its own SDK clients with an
+//! region `ec2`, `sqs`, `lambda` and `dynamodb`. Each scope gets its own SDK clients with an
 //! interceptor that counts requests, retries and throttles into `_scopes`.
 
 /// Runs `$body` for every page of a paginator stream; an error fails the
@@ -24,6 +24,7 @@ mod convert;
 mod ec2;
 mod ec2_net;
 mod iam;
+mod lambda_dynamodb;
 mod s3;
 mod sqs;
 
@@ -69,6 +70,8 @@ pub const TABLES: &[&str] = &[
     "aws_iam_access_key",
     "aws_iam_instance_profile",
     "aws_ec2_instance_type",
+    "aws_lambda_function",
+    "aws_dynamodb_table",
 ];
 
 /// Reads AWS accounts.
@@ -143,7 +146,7 @@ impl Extractor for AwsExtractor {
                 }
             }
             for r in &a.regions {
-                for s in ["ec2", "sqs"] {
+                for s in ["ec2", "sqs", "lambda", "dynamodb"] {
                     if self.config.reads(s) {
                         out.push(scope(&r.name, s));
                     }
@@ -176,6 +179,8 @@ impl Extractor for AwsExtractor {
             "s3" => s3::extract(&clients, &mut w).await,
             "ec2" => ec2::extract(&clients, &mut w).await,
             "sqs" => sqs::extract(&clients, &mut w).await,
+            "lambda" => lambda_dynamodb::lambda(&clients, &mut w).await,
+            "dynamodb" => lambda_dynamodb::dynamodb(&clients, &mut w).await,
             other => Err(Failure::Other(
                 ScopeStatus::Unsupported,
                 format!("service `{other}` is not implemented"),
