@@ -254,6 +254,98 @@ async fn seed(endpoint: &str) -> Seeded {
             "default".into(),
         ));
 
+        // A load balancer → listener → target group → the instance.
+        if n == 0 {
+            use aws_sdk_elasticloadbalancingv2 as elb;
+            let lb_client = elb::Client::new(&conf);
+            let tg = lb_client
+                .create_target_group()
+                .name("web")
+                .protocol(elb::types::ProtocolEnum::Http)
+                .port(80)
+                .vpc_id(&vpc_id)
+                .target_type(elb::types::TargetTypeEnum::Instance)
+                .send()
+                .await
+                .unwrap();
+            let tg_arn = tg.target_groups()[0]
+                .target_group_arn()
+                .unwrap()
+                .to_string();
+            lb_client
+                .register_targets()
+                .target_group_arn(&tg_arn)
+                .targets(
+                    elb::types::TargetDescription::builder()
+                        .id(&inst_id)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let lb = lb_client
+                .create_load_balancer()
+                .name("web-lb")
+                .subnets(&subnet_id)
+                .security_groups(&sg_id)
+                .tags(elb::types::Tag::builder().key("owner").value("web").build())
+                .send()
+                .await
+                .unwrap();
+            let lb = &lb.load_balancers()[0];
+            let lb_arn = lb.load_balancer_arn().unwrap().to_string();
+            let listener = lb_client
+                .create_listener()
+                .load_balancer_arn(&lb_arn)
+                .protocol(elb::types::ProtocolEnum::Http)
+                .port(80)
+                .default_actions(
+                    elb::types::Action::builder()
+                        .r#type(elb::types::ActionTypeEnum::Forward)
+                        .target_group_arn(&tg_arn)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
+            add(
+                "aws_elbv2_load_balancer",
+                &lb_arn,
+                micros(lb.created_time()),
+                map(&[("owner", "web")]),
+            );
+            add("aws_elbv2_listener", &listener_arn, None, BTreeMap::new());
+            add("aws_elbv2_target_group", &tg_arn, None, BTreeMap::new());
+            for (ft, fid, tt, tid) in [
+                (
+                    "aws_ec2_vpc",
+                    vpc_id.clone(),
+                    "aws_elbv2_load_balancer",
+                    lb_arn.clone(),
+                ),
+                (
+                    "aws_elbv2_load_balancer",
+                    lb_arn.clone(),
+                    "aws_elbv2_listener",
+                    listener_arn.clone(),
+                ),
+                (
+                    "aws_elbv2_listener",
+                    listener_arn.clone(),
+                    "aws_elbv2_target_group",
+                    tg_arn.clone(),
+                ),
+                (
+                    "aws_elbv2_target_group",
+                    tg_arn.clone(),
+                    "aws_ec2_instance",
+                    inst_id.clone(),
+                ),
+            ] {
+                edges.push((ft.into(), fid, tt.into(), tid, "default".into()));
+            }
+        }
         // Networking around the instance.
         let eip = ec2
             .allocate_address()
@@ -801,7 +893,7 @@ fn sync_reads_every_seeded_resource_exactly() {
         want.insert(k.to_string(), 1);
     }
     for r in REGIONS {
-        for s in ["ec2", "sqs", "lambda", "dynamodb"] {
+        for s in ["ec2", "sqs", "lambda", "dynamodb", "elbv2"] {
             want.insert(format!("{s}/{r}/ok"), 1);
         }
     }

@@ -254,6 +254,7 @@ pub(crate) struct ScopeClients {
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     sdk: SdkConfig,
     s3_endpoint: Option<String>,
 }
@@ -291,6 +292,12 @@ impl ScopeClients {
                 aws_sdk_dynamodb,
                 &sdk,
                 config.endpoint("dynamodb"),
+                counters
+            ),
+            elbv2: client!(
+                aws_sdk_elasticloadbalancingv2,
+                &sdk,
+                config.endpoint("elbv2"),
                 counters
             ),
             s3_endpoint: config.endpoint("s3").map(str::to_string),

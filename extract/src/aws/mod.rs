@@ -3,7 +3,7 @@
 //!
 //! Scopes: per account `global/account` (the account and its regions),
 //! `global/iam`, `global/s3` (buckets, each in its own region), and per
-//! region `ec2`, `sqs`, `lambda` and `dynamodb`. Each scope gets its own SDK clients with an
+//! region `ec2`, `sqs`, `lambda`, `dynamodb` and `elbv2`. Each scope gets its own SDK clients with an
 //! interceptor that counts requests, retries and throttles into `_scopes`.
 
 /// Runs `$body` for every page of a paginator stream; an error fails the
@@ -23,6 +23,7 @@ mod config;
 mod convert;
 mod ec2;
 mod ec2_net;
+mod elbv2;
 mod iam;
 mod lambda_dynamodb;
 mod s3;
@@ -72,6 +73,9 @@ pub const TABLES: &[&str] = &[
     "aws_ec2_instance_type",
     "aws_lambda_function",
     "aws_dynamodb_table",
+    "aws_elbv2_load_balancer",
+    "aws_elbv2_listener",
+    "aws_elbv2_target_group",
 ];
 
 /// Reads AWS accounts.
@@ -146,7 +150,7 @@ impl Extractor for AwsExtractor {
                 }
             }
             for r in &a.regions {
-                for s in ["ec2", "sqs", "lambda", "dynamodb"] {
+                for s in ["ec2", "sqs", "lambda", "dynamodb", "elbv2"] {
                     if self.config.reads(s) {
                         out.push(scope(&r.name, s));
                     }
@@ -181,6 +185,7 @@ impl Extractor for AwsExtractor {
             "sqs" => sqs::extract(&clients, &mut w).await,
             "lambda" => lambda_dynamodb::lambda(&clients, &mut w).await,
             "dynamodb" => lambda_dynamodb::dynamodb(&clients, &mut w).await,
+            "elbv2" => elbv2::extract(&clients, &mut w).await,
             other => Err(Failure::Other(
                 ScopeStatus::Unsupported,
                 format!("service `{other}` is not implemented"),
