@@ -199,6 +199,16 @@ pub fn queue_batches(
     f.finish().unwrap()
 }
 
+/// The SQS scope of `account` in `region`.
+fn sqs_scope(account: &str, region: &str) -> crate::ScopeKey {
+    crate::ScopeKey {
+        cloud: "aws".into(),
+        account_id: account.into(),
+        region: region.into(),
+        service: "sqs".into(),
+    }
+}
+
 fn with_queues(mut run: RunInfo) -> RunInfo {
     let t = Registry::builtin().get("aws_sqs_queue").unwrap();
     run.tables.push((t, cloudtab_flatten::arrow_schema(t)));
@@ -229,12 +239,7 @@ pub async fn check_carry_forward(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     ) {
         t.write(def, b).await.unwrap();
     }
-    let failed = crate::ScopeKey {
-        cloud: "aws".into(),
-        account_id: "111".into(),
-        region: "eu-west-1".into(),
-        service: "sqs".into(),
-    };
+    let failed = sqs_scope("111", "eu-west-1");
     let other = crate::ScopeKey {
         service: "ec2".into(),
         ..failed.clone()
@@ -281,12 +286,7 @@ pub async fn check_partial_scope_is_not_doubled(sink: &dyn Sink, reader: &dyn Sn
     for (def, b) in queue_batches("p2", &scope[..1]) {
         t.write(def, b).await.unwrap();
     }
-    let failed = crate::ScopeKey {
-        cloud: "aws".into(),
-        account_id: "111".into(),
-        region: "eu-west-1".into(),
-        service: "sqs".into(),
-    };
+    let failed = sqs_scope("111", "eu-west-1");
     assert_eq!(
         t.carry_forward(&[failed]).await.unwrap(),
         vec![1],

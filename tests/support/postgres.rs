@@ -227,21 +227,13 @@ impl PgServer {
                 "openssl (needed for the TLS tests)",
             )
         };
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=cloudtab test CA",
-        ]);
+        let self_signed_ca = |key: &str, cert: &str, subject: &str| {
+            openssl(&[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                "-days", "2", "-subj", subject,
+            ])
+        };
+        self_signed_ca("ca.key", "ca.crt", "/CN=cloudtab test CA");
         openssl(&[
             "req",
             "-newkey",
@@ -277,21 +269,7 @@ impl PgServer {
             "san.ext",
         ]);
         // A second CA that signed nothing: verify-full against it must fail.
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "other.key",
-            "-out",
-            "other-ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=some other CA",
-        ]);
+        self_signed_ca("other.key", "other-ca.crt", "/CN=some other CA");
         let key = d.join("server.key");
         std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .unwrap();

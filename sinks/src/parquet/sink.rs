@@ -519,8 +519,36 @@ impl ParquetTxn {
         service: &str,
         failed: &[ScopeKey],
     ) -> Result<HashSet<String>, SinkError> {
-        self.close_file(def).await?;
         let mut own = HashSet::new();
+        self.each_written_batch(def, |b| {
+            let (Some(accounts), Some(regions), Some(uids)) = (
+                text_col(b, "account_id"),
+                text_col(b, "region"),
+                text_col(b, "_id"),
+            ) else {
+                return;
+            };
+            for row in 0..b.num_rows() {
+                if failed
+                    .iter()
+                    .any(|k| k.covers(service, accounts.value(row), regions.value(row)))
+                {
+                    own.insert(uids.value(row).to_string());
+                }
+            }
+        })
+        .await?;
+        Ok(own)
+    }
+
+    /// Closes this run's open file of `def` and calls `f` with every batch
+    /// the run has written to the table so far.
+    async fn each_written_batch(
+        &mut self,
+        def: &'static TableDef,
+        mut f: impl FnMut(&RecordBatch),
+    ) -> Result<(), SinkError> {
+        self.close_file(def).await?;
         let written: Vec<String> = self
             .done
             .get(def.name)
@@ -533,24 +561,10 @@ impl ParquetTxn {
                 .await
                 .map_err(|source| read_error(def.name, path, source))?
             {
-                let (Some(accounts), Some(regions), Some(uids)) = (
-                    text_col(&b, "account_id"),
-                    text_col(&b, "region"),
-                    text_col(&b, "_id"),
-                ) else {
-                    continue;
-                };
-                for row in 0..b.num_rows() {
-                    if failed
-                        .iter()
-                        .any(|k| k.covers(service, accounts.value(row), regions.value(row)))
-                    {
-                        own.insert(uids.value(row).to_string());
-                    }
-                }
+                f(&b);
             }
         }
-        Ok(own)
+        Ok(())
     }
 
     /// Carries the previous snapshot's edges that touch a carried resource
@@ -571,28 +585,16 @@ impl ParquetTxn {
         };
         // This run's own edges that touch carried resources: few, as they
         // are bounded by the failed scopes' size.
-        self.close_file(def).await?;
         let mut own: HashSet<(String, String, String)> = HashSet::new();
-        let written: Vec<String> = self
-            .done
-            .get(def.name)
-            .map(|f| f.iter().map(|f| f.path.clone()).collect())
-            .unwrap_or_default();
-        for path in &written {
-            let mut batches = read_file(self.store.clone(), def.name, path).await?;
-            while let Some(b) = batches
-                .try_next()
-                .await
-                .map_err(|source| read_error(def.name, path, source))?
-            {
-                for_each_edge(&b, |from, to, ty| {
-                    if ids.contains(from) || ids.contains(to) {
-                        own.insert((from.to_string(), to.to_string(), ty.to_string()));
-                    }
-                    false
-                });
-            }
-        }
+        self.each_written_batch(def, |b| {
+            for_each_edge(b, |from, to, ty| {
+                if ids.contains(from) || ids.contains(to) {
+                    own.insert((from.to_string(), to.to_string(), ty.to_string()));
+                }
+                false
+            });
+        })
+        .await?;
         let Some(entry) = previous.tables.get(def.name) else {
             return Ok(());
         };

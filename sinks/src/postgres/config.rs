@@ -131,7 +131,6 @@ pub(crate) struct Resolved {
     pub pg: tokio_postgres::Config,
     pub sslmode: SslMode,
     pub sslrootcert: Option<PathBuf>,
-    pub host: String,
 }
 
 impl PostgresSinkConfig {
@@ -240,7 +239,6 @@ impl PostgresSinkConfig {
             pg,
             sslmode,
             sslrootcert,
-            host,
         })
     }
 

@@ -72,7 +72,6 @@ impl PostgresSink {
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
             SslMode::Require | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
         });
-        let _ = r.host;
         let client = match tls {
             None => {
                 let (client, conn) = pg.connect(tokio_postgres::NoTls).await.map_err(fail)?;
