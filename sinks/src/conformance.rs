@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
+use arrow::array::{ArrayRef, StringArray};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
@@ -56,7 +56,6 @@ pub fn issues_batch(run_id: &str, reasons: &[&str]) -> RecordBatch {
             _ => text(Some("x")),
         })
         .collect();
-    let _ = TimestampMicrosecondArray::from(Vec::<i64>::new());
     RecordBatch::try_new(schema, cols).unwrap()
 }
 
