@@ -28,8 +28,9 @@ struct Seeded {
     resources: BTreeMap<(String, String), Expected>,
     /// (from table, from id, to table, to id, edge type).
     edges: Vec<(String, String, String, String, String)>,
-    /// The secret of the access key created: it must appear nowhere.
-    secret: String,
+    /// Secrets the seeding set (the access key's, database master
+    /// passwords): they must appear nowhere.
+    secrets: Vec<String>,
 }
 
 fn micros(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
@@ -82,6 +83,8 @@ async fn seed(endpoint: &str) -> Seeded {
             .insert((table.to_string(), id.to_string()), (ctime, tags));
     };
     let mut edges = Vec::new();
+    // RDS and EKS, seeded per region by their own function.
+    let mut more = Seeded::default();
     for (n, region) in REGIONS.iter().enumerate() {
         let conf = sdk(endpoint, region).await;
         let ec2 = aws_sdk_ec2::Client::new(&conf);
@@ -593,7 +596,10 @@ async fn seed(endpoint: &str) -> Seeded {
             BTreeMap::new()
         };
         add("aws_s3_bucket", &bucket, ctime, tags);
+        seed_rds_and_eks(&conf, region, n, &vpc_id, &subnet_id, &sg_id, &mut more).await;
+        seed_ec2_more(&conf, region, n, &vpc_id, &mut more).await;
     }
+    edges.append(&mut more.edges);
     let conf = sdk(endpoint, "us-east-1").await;
     let iam = aws_sdk_iam::Client::new(&conf);
     let user = iam
@@ -708,7 +714,7 @@ async fn seed(endpoint: &str) -> Seeded {
         key.access_key_id().into(),
         "default".into(),
     ));
-    s.secret = key.secret_access_key().to_string();
+    s.secrets.push(key.secret_access_key().to_string());
     let profile = iam
         .create_instance_profile()
         .instance_profile_name("app-profile")
@@ -812,6 +818,8 @@ async fn seed(endpoint: &str) -> Seeded {
     // The profile on the us-east-1 instance.
     let ec2 = aws_sdk_ec2::Client::new(&conf);
     s.edges = edges;
+    s.resources.append(&mut more.resources);
+    s.secrets.append(&mut more.secrets);
     let instances = ec2.describe_instances().send().await.unwrap();
     let inst = instances.reservations()[0].instances()[0]
         .instance_id()
@@ -835,6 +843,411 @@ async fn seed(endpoint: &str) -> Seeded {
         "default".into(),
     ));
     s
+}
+
+fn edge(
+    ft: &str,
+    fid: &str,
+    tt: &str,
+    tid: &str,
+    kind: &str,
+) -> (String, String, String, String, String) {
+    (ft.into(), fid.into(), tt.into(), tid.into(), kind.into())
+}
+
+/// An RDS subnet group with a cluster and its instance in the first
+/// region, a PostgreSQL instance in both, an EKS cluster with a node group
+/// in the second. The EKS roles are IAM role `app`, seeded later.
+async fn seed_rds_and_eks(
+    conf: &aws_types::SdkConfig,
+    region: &str,
+    n: usize,
+    vpc_id: &str,
+    subnet_id: &str,
+    sg_id: &str,
+    s: &mut Seeded,
+) {
+    let ec2 = aws_sdk_ec2::Client::new(conf);
+    // A subnet group needs subnets in two zones.
+    let other = ec2
+        .create_subnet()
+        .vpc_id(vpc_id)
+        .cidr_block("10.0.2.0/24")
+        .availability_zone(format!("{region}b"))
+        .send()
+        .await
+        .unwrap();
+    let other = other.subnet().unwrap().subnet_id().unwrap().to_string();
+    let rds = aws_sdk_rds::Client::new(conf);
+    let group = format!("db-subnets-{n}");
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(&group)
+        .db_subnet_group_description("databases")
+        .subnet_ids(subnet_id)
+        .subnet_ids(&other)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("owner")
+                .value("dba")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s.resources.insert(
+        ("aws_rds_subnet_group".into(), group.clone()),
+        (None, map(&[("owner", "dba")])),
+    );
+    s.edges.push(edge(
+        "aws_ec2_vpc",
+        vpc_id,
+        "aws_rds_subnet_group",
+        &group,
+        "default",
+    ));
+    s.edges.push(edge(
+        "aws_ec2_subnet",
+        &other,
+        "aws_rds_subnet_group",
+        &group,
+        "default",
+    ));
+    let rds_tag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
+    let password = format!("db-master-Secret-{n}");
+    let pg = format!("pg-{n}");
+    let made = rds
+        .create_db_instance()
+        .db_instance_identifier(&pg)
+        .engine("postgres")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password(&password)
+        .db_subnet_group_name(&group)
+        .vpc_security_group_ids(sg_id)
+        .tags(rds_tag("Name", "it's \"quoted\" ünï"))
+        .tags(rds_tag("expires", "2020-01-01"))
+        .send()
+        .await
+        .unwrap();
+    s.secrets.push(password);
+    s.resources.insert(
+        ("aws_rds_instance".into(), pg.clone()),
+        (
+            micros(made.db_instance().and_then(|d| d.instance_create_time())),
+            map(&[("Name", "it's \"quoted\" ünï"), ("expires", "2020-01-01")]),
+        ),
+    );
+    for kind in ["default", "delete"] {
+        s.edges.push(edge(
+            "aws_rds_subnet_group",
+            &group,
+            "aws_rds_instance",
+            &pg,
+            kind,
+        ));
+        s.edges
+            .push(edge("aws_ec2_vpc", vpc_id, "aws_rds_instance", &pg, kind));
+    }
+    s.edges.push(edge(
+        "aws_ec2_security_group",
+        sg_id,
+        "aws_rds_instance",
+        &pg,
+        "default",
+    ));
+    s.edges.push(edge(
+        "aws_region",
+        region,
+        "aws_rds_instance",
+        &pg,
+        "default",
+    ));
+    if n == 0 {
+        let password = "aurora-Secret-pw".to_string();
+        let cluster = rds
+            .create_db_cluster()
+            .db_cluster_identifier("aurora-1")
+            .engine("aurora-postgresql")
+            .master_username("admin")
+            .master_user_password(&password)
+            .db_subnet_group_name(&group)
+            .vpc_security_group_ids(sg_id)
+            .tags(rds_tag("owner", "team-a"))
+            .send()
+            .await
+            .unwrap();
+        s.secrets.push(password);
+        s.resources.insert(
+            ("aws_rds_cluster".into(), "aurora-1".into()),
+            (
+                micros(cluster.db_cluster().and_then(|d| d.cluster_create_time())),
+                map(&[("owner", "team-a")]),
+            ),
+        );
+        let member = rds
+            .create_db_instance()
+            .db_instance_identifier("aurora-1-a")
+            .db_cluster_identifier("aurora-1")
+            .engine("aurora-postgresql")
+            .db_instance_class("db.r5.large")
+            .send()
+            .await
+            .unwrap();
+        s.resources.insert(
+            ("aws_rds_instance".into(), "aurora-1-a".into()),
+            (
+                micros(member.db_instance().and_then(|d| d.instance_create_time())),
+                BTreeMap::new(),
+            ),
+        );
+        for kind in ["default", "delete"] {
+            s.edges.push(edge(
+                "aws_rds_cluster",
+                "aurora-1",
+                "aws_rds_instance",
+                "aurora-1-a",
+                kind,
+            ));
+            s.edges.push(edge(
+                "aws_rds_subnet_group",
+                &group,
+                "aws_rds_cluster",
+                "aurora-1",
+                kind,
+            ));
+        }
+        s.edges.push(edge(
+            "aws_ec2_security_group",
+            sg_id,
+            "aws_rds_cluster",
+            "aurora-1",
+            "default",
+        ));
+        return;
+    }
+    let eks = aws_sdk_eks::Client::new(conf);
+    let role = "arn:aws:iam::123456789012:role/app";
+    let cluster = eks
+        .create_cluster()
+        .name("prod")
+        .role_arn(role)
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids(subnet_id)
+                .subnet_ids(&other)
+                .security_group_ids(sg_id)
+                .build(),
+        )
+        .tags("owner", "platform")
+        .tags("team", "ünï \"k8s\"")
+        .send()
+        .await
+        .unwrap();
+    s.resources.insert(
+        ("aws_eks_cluster".into(), "prod".into()),
+        (
+            micros(cluster.cluster().and_then(|c| c.created_at())),
+            map(&[("owner", "platform"), ("team", "ünï \"k8s\"")]),
+        ),
+    );
+    let group = eks
+        .create_nodegroup()
+        .cluster_name("prod")
+        .nodegroup_name("workers")
+        .node_role(role)
+        .subnets(subnet_id)
+        .instance_types("t3.large")
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .min_size(1)
+                .max_size(3)
+                .desired_size(2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s.resources.insert(
+        ("aws_eks_nodegroup".into(), "prod/workers".into()),
+        (
+            micros(group.nodegroup().and_then(|g| g.created_at())),
+            BTreeMap::new(),
+        ),
+    );
+    for kind in ["default", "delete"] {
+        s.edges.push(edge(
+            "aws_eks_cluster",
+            "prod",
+            "aws_eks_nodegroup",
+            "prod/workers",
+            kind,
+        ));
+        s.edges.push(edge(
+            "aws_ec2_subnet",
+            subnet_id,
+            "aws_eks_cluster",
+            "prod",
+            kind,
+        ));
+        s.edges.push(edge(
+            "aws_ec2_subnet",
+            subnet_id,
+            "aws_eks_nodegroup",
+            "prod/workers",
+            kind,
+        ));
+    }
+    s.edges.push(edge(
+        "aws_region",
+        region,
+        "aws_eks_cluster",
+        "prod",
+        "default",
+    ));
+    s.edges.push(edge(
+        "aws_ec2_security_group",
+        sg_id,
+        "aws_eks_cluster",
+        "prod",
+        "default",
+    ));
+    s.edges.push(edge(
+        "aws_eks_cluster",
+        "prod",
+        "aws_iam_role",
+        "app",
+        "default",
+    ));
+    s.edges.push(edge(
+        "aws_eks_nodegroup",
+        "prod/workers",
+        "aws_iam_role",
+        "app",
+        "default",
+    ));
+}
+
+/// A launch template, a gateway endpoint for S3 on the VPC's main route
+/// table, and a peering connection to a second VPC.
+async fn seed_ec2_more(
+    conf: &aws_types::SdkConfig,
+    region: &str,
+    n: usize,
+    vpc_id: &str,
+    s: &mut Seeded,
+) {
+    let ec2 = aws_sdk_ec2::Client::new(conf);
+    let tags = [("owner", "build"), ("note", "ünï \"lt\"")];
+    let lt = ec2
+        .create_launch_template()
+        .launch_template_name(format!("web-{n}"))
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .build(),
+        )
+        .tag_specifications(spec(ResourceType::LaunchTemplate, &tags))
+        .send()
+        .await
+        .unwrap();
+    let lt = lt.launch_template().unwrap();
+    let lt_id = lt.launch_template_id().unwrap();
+    s.resources.insert(
+        ("aws_ec2_launch_template".into(), lt_id.into()),
+        (micros(lt.create_time()), map(&tags)),
+    );
+    s.edges.push(edge(
+        "aws_region",
+        region,
+        "aws_ec2_launch_template",
+        lt_id,
+        "default",
+    ));
+    let main_table = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    let ep = ec2
+        .create_vpc_endpoint()
+        .vpc_id(vpc_id)
+        .service_name(format!("com.amazonaws.{region}.s3"))
+        .route_table_ids(&main_table)
+        .tag_specifications(spec(ResourceType::VpcEndpoint, &[("Name", "s3")]))
+        .send()
+        .await
+        .unwrap();
+    let ep = ep.vpc_endpoint().unwrap();
+    let ep_id = ep.vpc_endpoint_id().unwrap();
+    s.resources.insert(
+        ("aws_ec2_vpc_endpoint".into(), ep_id.into()),
+        (micros(ep.creation_timestamp()), map(&[("Name", "s3")])),
+    );
+    for kind in ["default", "delete"] {
+        s.edges.push(edge(
+            "aws_ec2_vpc",
+            vpc_id,
+            "aws_ec2_vpc_endpoint",
+            ep_id,
+            kind,
+        ));
+    }
+    s.edges.push(edge(
+        "aws_ec2_route_table",
+        &main_table,
+        "aws_ec2_vpc_endpoint",
+        ep_id,
+        "default",
+    ));
+    let peer = ec2
+        .create_vpc()
+        .cidr_block("10.1.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let peer = peer.vpc().unwrap().vpc_id().unwrap().to_string();
+    let pcx = ec2
+        .create_vpc_peering_connection()
+        .vpc_id(vpc_id)
+        .peer_vpc_id(&peer)
+        .tag_specifications(spec(
+            ResourceType::VpcPeeringConnection,
+            &[("owner", "net")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let pcx_id = pcx
+        .vpc_peering_connection()
+        .unwrap()
+        .vpc_peering_connection_id()
+        .unwrap();
+    s.resources.insert(
+        ("aws_ec2_vpc_peering_connection".into(), pcx_id.into()),
+        (None, map(&[("owner", "net")])),
+    );
+    for v in [vpc_id, peer.as_str()] {
+        for kind in ["default", "delete"] {
+            s.edges.push(edge(
+                "aws_ec2_vpc",
+                v,
+                "aws_ec2_vpc_peering_connection",
+                pcx_id,
+                kind,
+            ));
+        }
+    }
 }
 
 /// Runs `cloudtab sync --source aws` against `endpoint` into `data`.
@@ -893,7 +1306,7 @@ fn sync_reads_every_seeded_resource_exactly() {
         want.insert(k.to_string(), 1);
     }
     for r in REGIONS {
-        for s in ["ec2", "sqs", "lambda", "dynamodb", "elbv2"] {
+        for s in ["ec2", "sqs", "lambda", "dynamodb", "elbv2", "rds", "eks"] {
             want.insert(format!("{s}/{r}/ok"), 1);
         }
     }
@@ -911,14 +1324,19 @@ fn sync_reads_every_seeded_resource_exactly() {
     );
     assert_eq!(t[0]["vcpus"], 2, "{t:?}");
     assert_eq!(t[0]["memory_bytes"], 1024u64 << 20, "{t:?}");
-    // The access key's secret is nowhere in the output.
-    assert!(!seeded.secret.is_empty());
+    // The access key's secret and the database passwords are nowhere in
+    // the output.
+    assert_eq!(seeded.secrets.len(), 4);
     for t in cloudtab_extract::aws::TABLES {
         let rows = query(&data, &format!("SELECT * FROM {t}"));
         let text = serde_json::to_string(&rows).unwrap();
-        assert!(!text.contains(&seeded.secret), "{t} holds the secret");
+        for secret in &seeded.secrets {
+            assert!(!text.contains(secret.as_str()), "{t} holds a secret");
+        }
     }
-    assert!(!out.contains(&seeded.secret) && !err.contains(&seeded.secret));
+    for secret in &seeded.secrets {
+        assert!(!out.contains(secret.as_str()) && !err.contains(secret.as_str()));
+    }
 }
 
 #[test]
@@ -1021,13 +1439,7 @@ fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
         assert_eq!(n, 1, "edge {ft} {fid} -{kind}-> {tt} {tid}");
     }
     // No JSON `null` stored as text anywhere.
-    for t in [
-        "aws_ec2_instance",
-        "aws_ec2_volume",
-        "aws_sqs_queue",
-        "aws_s3_bucket",
-        "aws_iam_role",
-    ] {
+    for t in cloudtab_extract::aws::TABLES {
         let rows = query(data, &format!("SELECT * FROM {t}"));
         for r in rows {
             for (k, v) in r {

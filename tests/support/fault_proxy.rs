@@ -134,6 +134,8 @@ fn throttle(conn: &mut TcpStream, service: &str) -> std::io::Result<()> {
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}"#),
         "lambda" => respond(conn, "429 Too Many Requests", "Content-Type: application/json\r\nx-amzn-ErrorType: TooManyRequestsException\r\n",
             r#"{"Type":"User","message":"Rate exceeded"}"#),
+        "eks" => respond(conn, "429 Too Many Requests", "Content-Type: application/json\r\nx-amzn-ErrorType: ThrottlingException\r\n",
+            r#"{"message":"Rate exceeded"}"#),
         "s3" => respond(conn, "503 Slow Down", "Content-Type: application/xml\r\n",
             "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
         _ => respond(conn, "400 Bad Request", "Content-Type: text/xml\r\n",

@@ -255,6 +255,8 @@ pub(crate) struct ScopeClients {
     pub lambda: aws_sdk_lambda::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub eks: aws_sdk_eks::Client,
     sdk: SdkConfig,
     s3_endpoint: Option<String>,
 }
@@ -300,6 +302,8 @@ impl ScopeClients {
                 config.endpoint("elbv2"),
                 counters
             ),
+            rds: client!(aws_sdk_rds, &sdk, config.endpoint("rds"), counters),
+            eks: client!(aws_sdk_eks, &sdk, config.endpoint("eks"), counters),
             s3_endpoint: config.endpoint("s3").map(str::to_string),
             sdk,
             counters,

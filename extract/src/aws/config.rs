@@ -23,12 +23,11 @@ pub struct AwsConfig {
     #[serde(default)]
     pub endpoint_url: Option<String>,
     /// Endpoint per service (`ec2`, `s3`, `sqs`, `iam`, `lambda`,
-    /// `dynamodb`, `elbv2`, `sts`), overriding
-    /// `endpoint_url`.
+    /// `dynamodb`, `elbv2`, `rds`, `eks`, `sts`), overriding `endpoint_url`.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
     /// Services to read (default: all that cloudtab knows: `ec2`, `s3`,
-    /// `sqs`, `iam`, `lambda`, `dynamodb`, `elbv2`).
+    /// `sqs`, `iam`, `lambda`, `dynamodb`, `elbv2`, `rds`, `eks`).
     #[serde(default)]
     pub services: Option<Vec<String>>,
     /// Attempts per request, first one included, with the SDK's adaptive
@@ -90,7 +89,9 @@ impl<'de> Deserialize<'de> for Regions {
 }
 
 /// Services the extractor knows, in scope order.
-pub const SERVICES: &[&str] = &["iam", "s3", "ec2", "sqs", "lambda", "dynamodb", "elbv2"];
+pub const SERVICES: &[&str] = &[
+    "iam", "s3", "ec2", "sqs", "lambda", "dynamodb", "elbv2", "rds", "eks",
+];
 
 impl AwsConfig {
     /// Checks values without I/O; the message names the key.

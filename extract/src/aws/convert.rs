@@ -43,6 +43,16 @@ pub(crate) fn int(v: Option<i32>) -> Value {
     v.map_or(Value::Null, |v| Value::Int(v as i64))
 }
 
+/// A size the API gives in GiB, in bytes; `NULL` when absent.
+pub(crate) fn gib_bytes(v: Option<i32>) -> Value {
+    v.map_or(Value::Null, |g| Value::Int(g as i64 * (1 << 30)))
+}
+
+/// A size the API gives in MiB, in bytes; `NULL` when absent.
+pub(crate) fn mib_bytes(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, |m| Value::Int(m * (1 << 20)))
+}
+
 /// A boolean, or `NULL`.
 pub(crate) fn boolean(v: Option<bool>) -> Value {
     v.map_or(Value::Null, Value::Bool)
@@ -98,6 +108,14 @@ pub(crate) fn tags<'a>(
     (tags, name)
 }
 
+/// The role name an IAM role ARN ends with (`arn:aws:iam::1:role/path/name`
+/// → `name`): the id of `aws_iam_role` rows.
+pub(crate) fn role_name(arn: &str) -> Option<&str> {
+    arn.split_once(":role/")
+        .and_then(|(_, rest)| rest.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+}
+
 /// JSON of an SDK date-time, RFC 3339 in UTC with its fraction.
 pub(crate) fn json_time(t: Option<&DateTime>) -> serde_json::Value {
     match t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()) {
@@ -122,6 +140,21 @@ mod tests {
         }
         assert_eq!(json_text(Some("not json")), Value::Text("not json".into()));
         assert_eq!(json_text(None), Value::Null);
+    }
+
+    #[test]
+    fn sizes_in_bytes() {
+        assert_eq!(gib_bytes(Some(20)), Value::Int(20 * 1024 * 1024 * 1024));
+        assert_eq!(mib_bytes(Some(128)), Value::Int(128 * 1024 * 1024));
+        assert_eq!(gib_bytes(None), Value::Null);
+    }
+
+    #[test]
+    fn role_names_from_arns() {
+        assert_eq!(role_name("arn:aws:iam::1:role/a"), Some("a"));
+        assert_eq!(role_name("arn:aws:iam::1:role/path/to/b"), Some("b"));
+        assert_eq!(role_name("arn:aws:iam::1:user/a"), None);
+        assert_eq!(role_name("arn:aws:iam::1:role/"), None);
     }
 
     #[test]

@@ -10,10 +10,8 @@ use cloudtab_schema::{EdgeType, ResourceRef, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, ScopeClients};
-use super::convert::{boolean, int, json_time, tags, text, time};
+use super::convert::{boolean, gib_bytes, int, json_time, mib_bytes, tags, text, time};
 use super::{Failure, Writer};
-
-const GIB: i64 = 1 << 30;
 
 pub(crate) fn ec2_tags(t: &[Tag]) -> (Vec<(String, String)>, Option<String>) {
     tags(t.iter().map(|t| (t.key(), t.value())))
@@ -285,10 +283,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     .collect();
                 row.values = vec![
                     ("volume_type", text(v.volume_type().map(|t| t.as_str()))),
-                    (
-                        "size_bytes",
-                        v.size().map_or(Value::Null, |g| Value::Int(g as i64 * GIB)),
-                    ),
+                    ("size_bytes", gib_bytes(v.size())),
                     ("iops", int(v.iops())),
                     ("throughput_mibps", int(v.throughput())),
                     ("state", text(v.state().map(|s| s.as_str()))),
@@ -343,11 +338,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                 row.ctime = time(s.start_time());
                 row.values = vec![
                     ("volume_id", text(s.volume_id())),
-                    (
-                        "volume_size_bytes",
-                        s.volume_size()
-                            .map_or(Value::Null, |g| Value::Int(g as i64 * GIB)),
-                    ),
+                    ("volume_size_bytes", gib_bytes(s.volume_size())),
                     ("state", text(s.state().map(|s| s.as_str()))),
                     ("progress", text(s.progress())),
                     ("encrypted", boolean(s.encrypted())),
@@ -365,7 +356,8 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         }
     );
     instance_types(c, w, &rr, &types).await?;
-    super::ec2_net::extract(c, w, &region, &rr).await
+    super::ec2_net::extract(c, w, &region, &rr).await?;
+    super::ec2_more::extract(c, w, &region, &rr).await
 }
 
 /// The instance types in use, 100 per `DescribeInstanceTypes` call.
@@ -406,9 +398,7 @@ async fn instance_types(
                         ),
                         (
                             "memory_bytes",
-                            t.memory_info()
-                                .and_then(|m| m.size_in_mib())
-                                .map_or(Value::Null, |m| Value::Int(m * (1 << 20))),
+                            mib_bytes(t.memory_info().and_then(|m| m.size_in_mib())),
                         ),
                         ("current_generation", boolean(t.current_generation())),
                         ("architectures", Value::Json(json!(archs))),

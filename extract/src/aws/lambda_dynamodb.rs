@@ -6,7 +6,7 @@ use cloudtab_schema::{EdgeType, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, error_code, ScopeClients};
-use super::convert::{boolean, text, time};
+use super::convert::{boolean, mib_bytes, role_name, text, time};
 use super::{Failure, Writer, GLOBAL};
 
 /// Functions (`ListFunctions`, 50 a page, the API's most) with their tags
@@ -60,8 +60,7 @@ pub(crate) async fn lambda(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), F
                 ("code_size_bytes", Value::Int(f.code_size())),
                 (
                     "memory_size_bytes",
-                    f.memory_size()
-                        .map_or(Value::Null, |m| Value::Int(m as i64 * (1 << 20))),
+                    mib_bytes(f.memory_size().map(i64::from)),
                 ),
                 (
                     "timeout_seconds",
@@ -74,7 +73,7 @@ pub(crate) async fn lambda(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), F
             ];
             let fr = w.put(row).await?;
             w.edge(&rr, &fr, EdgeType::Default).await?;
-            if let Some(role) = f.role().and_then(|a| a.rsplit('/').next()) {
+            if let Some(role) = f.role().and_then(role_name) {
                 let ro = w.reference("aws_iam_role", &global, role.to_string());
                 w.edge(&fr, &ro, EdgeType::Default).await?;
             }

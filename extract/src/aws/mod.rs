@@ -3,8 +3,9 @@
 //!
 //! Scopes: per account `global/account` (the account and its regions),
 //! `global/iam`, `global/s3` (buckets, each in its own region), and per
-//! region `ec2`, `sqs`, `lambda`, `dynamodb` and `elbv2`. Each scope gets its own SDK clients with an
-//! interceptor that counts requests, retries and throttles into `_scopes`.
+//! region `ec2`, `sqs`, `lambda`, `dynamodb`, `elbv2`, `rds` and `eks`.
+//! Each scope gets its own SDK clients with an interceptor that counts
+//! requests, retries and throttles into `_scopes`.
 
 /// Runs `$body` for every page of a paginator stream; an error fails the
 /// scope with the operation's name.
@@ -22,10 +23,13 @@ mod clients;
 mod config;
 mod convert;
 mod ec2;
+mod ec2_more;
 mod ec2_net;
+mod eks;
 mod elbv2;
 mod iam;
 mod lambda_dynamodb;
+mod rds;
 mod s3;
 mod sqs;
 
@@ -43,6 +47,9 @@ use clients::{AccountCtx, ScopeClients};
 
 /// Region name of global scopes.
 pub(crate) const GLOBAL: &str = "global";
+
+/// Services read once per region, in scope order.
+const REGIONAL: [&str; 7] = ["ec2", "sqs", "lambda", "dynamodb", "elbv2", "rds", "eks"];
 
 /// Tables the AWS extractor fills.
 pub const TABLES: &[&str] = &[
@@ -76,6 +83,16 @@ pub const TABLES: &[&str] = &[
     "aws_elbv2_load_balancer",
     "aws_elbv2_listener",
     "aws_elbv2_target_group",
+    "aws_rds_subnet_group",
+    "aws_rds_cluster",
+    "aws_rds_instance",
+    "aws_eks_cluster",
+    "aws_eks_nodegroup",
+    "aws_ec2_launch_template",
+    "aws_ec2_vpc_endpoint",
+    "aws_ec2_vpc_peering_connection",
+    "aws_rds_snapshot",
+    "aws_rds_cluster_snapshot",
 ];
 
 /// Reads AWS accounts.
@@ -150,7 +167,7 @@ impl Extractor for AwsExtractor {
                 }
             }
             for r in &a.regions {
-                for s in ["ec2", "sqs", "lambda", "dynamodb", "elbv2"] {
+                for s in REGIONAL {
                     if self.config.reads(s) {
                         out.push(scope(&r.name, s));
                     }
@@ -186,6 +203,8 @@ impl Extractor for AwsExtractor {
             "lambda" => lambda_dynamodb::lambda(&clients, &mut w).await,
             "dynamodb" => lambda_dynamodb::dynamodb(&clients, &mut w).await,
             "elbv2" => elbv2::extract(&clients, &mut w).await,
+            "rds" => rds::extract(&clients, &mut w).await,
+            "eks" => eks::extract(&clients, &mut w).await,
             other => Err(Failure::Other(
                 ScopeStatus::Unsupported,
                 format!("service `{other}` is not implemented"),
