@@ -48,5 +48,10 @@ n, start, end, q = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv
 r, c = (int(x) for x in q.split(","))
 print(f"{n:<6} {r:>10} {end-start:>8.2f} {c:>10} {c/r:>14.2f}")
 PY
+  "$bin" query --data "$work/data-$n" --format csv \
+    "SELECT service, sum(resources) AS resources, sum(api_calls) AS requests FROM _scopes GROUP BY service ORDER BY service" \
+    | sed 's/^/         /' >>"$work/by-service"
   kill $moto_pid; wait $moto_pid 2>/dev/null || true
 done
+echo "per service (all sizes, in order):"
+cat "$work/by-service"
