@@ -519,11 +519,11 @@ mod tests {
             "{e}"
         );
         let c = Config::from_yaml(
-            "sources:\n  - type: aws\n    regions: [us-east-1]\n    services: [ec2, rds]\n",
+            "sources:\n  - type: aws\n    regions: [us-east-1]\n    services: [ec2, redshift]\n",
         )
         .unwrap();
         let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("services: unknown service `rds`"), "{e}");
+        assert!(e.contains("services: unknown service `redshift`"), "{e}");
         let e = Config::from_yaml("sources:\n  - scale: 3\n").unwrap_err();
         assert!(e.contains("sources[0]: missing key `type` (line 2)"), "{e}");
         let e = Config::from_yaml("sources: [1, 2\n").unwrap_err();

@@ -1352,7 +1352,7 @@ fn throttling_and_server_errors_lose_nothing_and_a_denied_scope_fails_alone() {
         moto.port(),
         Faults {
             every: 4,
-            deny: vec![],
+            ..Faults::default()
         },
     );
     let (code, out, err) = aws_sync(dir.path(), &data, &proxy.url());
@@ -1372,8 +1372,8 @@ fn throttling_and_server_errors_lose_nothing_and_a_denied_scope_fails_alone() {
     let proxy = FaultProxy::start(
         moto.port(),
         Faults {
-            every: 0,
             deny: vec![("sqs".into(), "eu-west-1".into())],
+            ..Faults::default()
         },
     );
     let (code, out, err) = aws_sync(dir.path(), &data, &proxy.url());
@@ -1400,6 +1400,82 @@ fn throttling_and_server_errors_lose_nothing_and_a_denied_scope_fails_alone() {
             "SELECT count(*) AS n FROM _scopes WHERE status <> 'ok'"
         ),
         1
+    );
+}
+
+/// A region not opted in, an operation the endpoint does not know and a
+/// plain denial each fail their own scope, with the status that says why;
+/// the other scopes are read and the run is partial.
+#[test]
+fn opt_in_unknown_operations_and_denials_fail_only_their_scope() {
+    let moto = Moto::start(&python());
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let proxy = FaultProxy::start(
+        moto.port(),
+        Faults {
+            deny: vec![("lambda".into(), "us-east-1".into())],
+            refuse: vec![
+                ("ec2".into(), "eu-west-1".into(), "OptInRequired"),
+                (
+                    "eks".into(),
+                    "us-east-1".into(),
+                    "UnknownOperationException",
+                ),
+                (
+                    "dynamodb".into(),
+                    "eu-west-1".into(),
+                    "UnrecognizedClientException",
+                ),
+            ],
+            ..Faults::default()
+        },
+    );
+    let (code, out, err) = aws_sync(dir.path(), &data, &proxy.url());
+    assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
+    let failed = grouped(
+        &data,
+        "SELECT service || '/' || region || '/' || status AS k, count(*) AS n FROM _scopes WHERE status <> 'ok' GROUP BY 1",
+    );
+    let want: BTreeMap<String, u64> = [
+        "ec2/eu-west-1/denied",
+        "eks/us-east-1/unsupported",
+        "dynamodb/eu-west-1/denied",
+        "lambda/us-east-1/denied",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), 1))
+    .collect();
+    assert_eq!(failed, want);
+    // Each error names the operation and the API's code, in `_scopes` and
+    // in the summary.
+    let errors = query(
+        &data,
+        "SELECT service, error FROM _scopes WHERE status <> 'ok' ORDER BY service",
+    );
+    for (row, (service, op, code)) in errors.iter().zip([
+        (
+            "dynamodb",
+            "dynamodb:ListTables",
+            "UnrecognizedClientException",
+        ),
+        ("ec2", "ec2:", "OptInRequired"),
+        ("eks", "eks:ListClusters", "UnknownOperationException"),
+        ("lambda", "lambda:ListFunctions", "AccessDeniedException"),
+    ]) {
+        assert_eq!(row["service"], service);
+        let e = row["error"].as_str().unwrap();
+        assert!(e.contains(op) && e.contains(code), "{service}: {e}");
+        assert!(out.contains(code), "summary lacks {code}:\n{out}");
+    }
+    // Everything else was read: 17 scopes in all, 13 of them ok.
+    assert_eq!(count(&data, "SELECT count(*) AS n FROM _scopes"), 17);
+    assert_eq!(
+        count(
+            &data,
+            "SELECT count(*) AS n FROM _scopes WHERE status = 'ok'"
+        ),
+        13
     );
 }
 

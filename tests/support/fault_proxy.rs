@@ -18,6 +18,8 @@ pub struct Faults {
     pub every: u64,
     /// `(service, region)` pairs whose requests are denied.
     pub deny: Vec<(String, String)>,
+    /// `(service, region, error code)`: requests answered with that error.
+    pub refuse: Vec<(String, String, &'static str)>,
 }
 
 /// A running proxy.
@@ -143,14 +145,29 @@ fn throttle(conn: &mut TcpStream, service: &str) -> std::io::Result<()> {
     }
 }
 
+/// An error answer with `code`, in the protocol of `service`.
+fn refuse(conn: &mut TcpStream, service: &str, code: &str) -> std::io::Result<()> {
+    let status = "403 Forbidden";
+    match service {
+        "ec2" => respond(conn, status, "Content-Type: text/xml\r\n",
+            &format!("<Response><Errors><Error><Code>{code}</Code><Message>refused by the test</Message></Error></Errors><RequestID>x</RequestID></Response>")),
+        "sqs" => respond(conn, "400 Bad Request", &format!("Content-Type: application/x-amz-json-1.0\r\nx-amzn-query-error: {code};Sender\r\n"),
+            &format!(r#"{{"__type":"com.amazonaws.sqs#{code}","message":"refused by the test"}}"#)),
+        "dynamodb" => respond(conn, "400 Bad Request", "Content-Type: application/x-amz-json-1.0\r\n",
+            &format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"refused by the test"}}"#)),
+        "eks" | "lambda" => respond(conn, status, &format!("Content-Type: application/json\r\nx-amzn-ErrorType: {code}\r\n"),
+            r#"{"message":"refused by the test"}"#),
+        _ => respond(conn, status, "Content-Type: text/xml\r\n",
+            &format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>refused by the test</Message></Error><RequestId>x</RequestId></ErrorResponse>")),
+    }
+}
+
+/// The access-denied answer of `service`.
 fn deny(conn: &mut TcpStream, service: &str) -> std::io::Result<()> {
     match service {
-        "ec2" => respond(conn, "403 Forbidden", "Content-Type: text/xml\r\n",
-            "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>x</RequestID></Response>"),
-        "sqs" => respond(conn, "400 Bad Request", "Content-Type: application/x-amz-json-1.0\r\nx-amzn-query-error: AccessDenied;Sender\r\n",
-            r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"Access to the resource is denied."}"#),
-        _ => respond(conn, "403 Forbidden", "Content-Type: text/xml\r\n",
-            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message></Error><RequestId>x</RequestId></ErrorResponse>"),
+        "ec2" => refuse(conn, service, "UnauthorizedOperation"),
+        "dynamodb" | "eks" | "lambda" => refuse(conn, service, "AccessDeniedException"),
+        _ => refuse(conn, service, "AccessDenied"),
     }
 }
 
@@ -169,6 +186,13 @@ fn handle(
         .any(|(s, r)| *s == service && *r == region)
     {
         return deny(&mut conn, &service);
+    }
+    if let Some((_, _, code)) = faults
+        .refuse
+        .iter()
+        .find(|(s, r, _)| *s == service && *r == region)
+    {
+        return refuse(&mut conn, &service, code);
     }
     if faults.every > 0 && n % faults.every == 0 {
         injected.fetch_add(1, Ordering::Relaxed);

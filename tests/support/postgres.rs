@@ -312,12 +312,31 @@ impl PgServer {
 
     /// Like `psql`, but returns the error text instead of panicking.
     pub fn try_psql(&self, sql: &str) -> Result<String, String> {
-        let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(["-U", "postgres", "-d", "postgres", "-X", "-q", "-A", "-t"])
-            .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
-            .output()
-            .unwrap();
+            .args(["-v", "ON_ERROR_STOP=1"]);
+        // One argument may hold at most 128 KiB: longer scripts (the whole
+        // printed DDL) go through stdin, in one transaction like `-c`.
+        let out = if sql.len() < 100_000 {
+            cmd.args(["-c", sql]).output().unwrap()
+        } else {
+            use std::io::Write;
+            let mut child = cmd
+                .args(["-1", "-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(sql.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        };
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
         } else {
