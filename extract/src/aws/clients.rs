@@ -15,7 +15,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
@@ -98,7 +97,7 @@ impl AccountCtx {
         let who = sts.get_caller_identity().send().await.map_err(|e| {
             format!(
                 "cannot identify the account (sts:GetCallerIdentity): {}; check the credentials, profile or role",
-                DisplayErrorContext(&e)
+                chain(&e)
             )
         })?;
         let id = who
@@ -121,7 +120,7 @@ impl AccountCtx {
         let name = match iam.list_account_aliases().send().await {
             Ok(o) => o.account_aliases().first().map(|s| Arc::from(s.as_str())),
             Err(e) => {
-                tracing::warn!(account = %id, error = %DisplayErrorContext(&e), "no account alias (iam:ListAccountAliases failed); account_name stays empty");
+                tracing::warn!(account = %id, error = %chain(&e), "no account alias (iam:ListAccountAliases failed); account_name stays empty");
                 None
             }
         };
@@ -153,7 +152,7 @@ impl AccountCtx {
                 if let Err(e) = listed {
                     return Err(format!(
                         "cannot list the account's regions (ec2:DescribeRegions): {}; grant it or list `regions:` explicitly",
-                        DisplayErrorContext(&e)
+                        chain(&e)
                     ));
                 }
                 known
@@ -340,10 +339,10 @@ impl ScopeClients {
 pub(crate) fn api_failure<E, R>(operation: &str, e: &SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = e.code().unwrap_or("");
-    let text = DisplayErrorContext(e).to_string();
+    let text = chain(e);
     let status = match code {
         "AccessDenied"
         | "AccessDeniedException"
@@ -382,6 +381,23 @@ where
         message.truncate(cut);
     }
     Failure::Other(status, message)
+}
+
+/// An error and its causes, each once, joined with `: ` (the SDK's
+/// `DisplayErrorContext` adds a debug dump that is unreadable in a
+/// summary line).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
 }
 
 /// The error code of a service error, if the call got that far.

@@ -175,7 +175,7 @@ where
     }
     let ok_status = e.raw_response().is_some_and(|r| r.status().as_u16() == 200);
     if ok_status || matches!(code, Some("AccessDenied" | "AllAccessDisabled")) {
-        tracing::warn!(bucket, operation, error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "attribute left NULL");
+        tracing::warn!(bucket, operation, error = %super::clients::chain(&e), "attribute left NULL");
         return Ok(Attr::Absent);
     }
     Err(api_failure(operation, &e))
