@@ -963,6 +963,37 @@ async fn seed_rds_and_eks(
         &pg,
         "default",
     ));
+    // A manual snapshot (the emulator also keeps an automated one).
+    let snap_id = format!("{pg}-nightly");
+    let snap = rds
+        .create_db_snapshot()
+        .db_instance_identifier(&pg)
+        .db_snapshot_identifier(&snap_id)
+        .tags(rds_tag("owner", "dba"))
+        .send()
+        .await
+        .unwrap();
+    s.resources.insert(
+        ("aws_rds_snapshot".into(), snap_id.clone()),
+        (
+            micros(snap.db_snapshot().and_then(|d| d.snapshot_create_time())),
+            map(&[("owner", "dba")]),
+        ),
+    );
+    s.edges.push(edge(
+        "aws_rds_instance",
+        &pg,
+        "aws_rds_snapshot",
+        &snap_id,
+        "default",
+    ));
+    s.edges.push(edge(
+        "aws_region",
+        region,
+        "aws_rds_snapshot",
+        &snap_id,
+        "default",
+    ));
     if n == 0 {
         let password = "aurora-Secret-pw".to_string();
         let cluster = rds
@@ -1022,6 +1053,34 @@ async fn seed_rds_and_eks(
             sg_id,
             "aws_rds_cluster",
             "aurora-1",
+            "default",
+        ));
+        let snap = rds
+            .create_db_cluster_snapshot()
+            .db_cluster_identifier("aurora-1")
+            .db_cluster_snapshot_identifier("aurora-1-before-upgrade")
+            .tags(rds_tag("reason", "upgrade \"15\""))
+            .send()
+            .await
+            .unwrap();
+        s.resources.insert(
+            (
+                "aws_rds_cluster_snapshot".into(),
+                "aurora-1-before-upgrade".into(),
+            ),
+            (
+                micros(
+                    snap.db_cluster_snapshot()
+                        .and_then(|d| d.snapshot_create_time()),
+                ),
+                map(&[("reason", "upgrade \"15\"")]),
+            ),
+        );
+        s.edges.push(edge(
+            "aws_rds_cluster",
+            "aurora-1",
+            "aws_rds_cluster_snapshot",
+            "aurora-1-before-upgrade",
             "default",
         ));
         return;
@@ -1311,6 +1370,19 @@ fn sync_reads_every_seeded_resource_exactly() {
         }
     }
     assert_eq!(scopes, want);
+    // The account, and account → region for both regions.
+    let account = query(&data, "SELECT id, partition, arn FROM aws_account");
+    assert_eq!(account.len(), 1, "{account:?}");
+    assert_eq!(account[0]["id"], "123456789012");
+    assert_eq!(account[0]["partition"], "aws");
+    assert_eq!(
+        count(
+            &data,
+            "SELECT count(*) AS n FROM _edges e JOIN aws_account a ON a._id = e.from_id \
+             JOIN aws_region r ON r._id = e.to_id WHERE e.edge_type = 'default'"
+        ),
+        2
+    );
     assert!(
         count(
             &data,
