@@ -4,6 +4,8 @@
 mod common;
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -31,6 +33,27 @@ struct Seeded {
     /// Secrets the seeding set (the access key's, database master
     /// passwords): they must appear nowhere.
     secrets: Vec<String>,
+}
+
+impl Seeded {
+    /// A resource the sync must read: its table, id, creation time (µs)
+    /// and tags.
+    fn add(
+        &mut self,
+        table: &str,
+        id: impl Into<String>,
+        ctime: Option<i64>,
+        tags: BTreeMap<String, String>,
+    ) {
+        self.resources
+            .insert((table.to_string(), id.into()), (ctime, tags));
+    }
+
+    /// An edge the sync must write.
+    fn link(&mut self, ft: &str, fid: &str, tt: &str, tid: &str, kind: &str) {
+        self.edges
+            .push((ft.into(), fid.into(), tt.into(), tid.into(), kind.into()));
+    }
 }
 
 fn micros(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
@@ -845,16 +868,6 @@ async fn seed(endpoint: &str) -> Seeded {
     s
 }
 
-fn edge(
-    ft: &str,
-    fid: &str,
-    tt: &str,
-    tid: &str,
-    kind: &str,
-) -> (String, String, String, String, String) {
-    (ft.into(), fid.into(), tt.into(), tid.into(), kind.into())
-}
-
 /// An RDS subnet group with a cluster and its instance in the first
 /// region, a PostgreSQL instance in both, an EKS cluster with a node group
 /// in the second. The EKS roles are IAM role `app`, seeded later.
@@ -894,24 +907,26 @@ async fn seed_rds_and_eks(
         .send()
         .await
         .unwrap();
-    s.resources.insert(
-        ("aws_rds_subnet_group".into(), group.clone()),
-        (None, map(&[("owner", "dba")])),
+    s.add(
+        "aws_rds_subnet_group",
+        group.clone(),
+        None,
+        map(&[("owner", "dba")]),
     );
-    s.edges.push(edge(
+    s.link(
         "aws_ec2_vpc",
         vpc_id,
         "aws_rds_subnet_group",
         &group,
         "default",
-    ));
-    s.edges.push(edge(
+    );
+    s.link(
         "aws_ec2_subnet",
         &other,
         "aws_rds_subnet_group",
         &group,
         "default",
-    ));
+    );
     let rds_tag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
     let password = format!("db-master-Secret-{n}");
     let pg = format!("pg-{n}");
@@ -931,38 +946,30 @@ async fn seed_rds_and_eks(
         .await
         .unwrap();
     s.secrets.push(password);
-    s.resources.insert(
-        ("aws_rds_instance".into(), pg.clone()),
-        (
-            micros(made.db_instance().and_then(|d| d.instance_create_time())),
-            map(&[("Name", "it's \"quoted\" ünï"), ("expires", "2020-01-01")]),
-        ),
+    s.add(
+        "aws_rds_instance",
+        pg.clone(),
+        micros(made.db_instance().and_then(|d| d.instance_create_time())),
+        map(&[("Name", "it's \"quoted\" ünï"), ("expires", "2020-01-01")]),
     );
     for kind in ["default", "delete"] {
-        s.edges.push(edge(
+        s.link(
             "aws_rds_subnet_group",
             &group,
             "aws_rds_instance",
             &pg,
             kind,
-        ));
-        s.edges
-            .push(edge("aws_ec2_vpc", vpc_id, "aws_rds_instance", &pg, kind));
+        );
+        s.link("aws_ec2_vpc", vpc_id, "aws_rds_instance", &pg, kind);
     }
-    s.edges.push(edge(
+    s.link(
         "aws_ec2_security_group",
         sg_id,
         "aws_rds_instance",
         &pg,
         "default",
-    ));
-    s.edges.push(edge(
-        "aws_region",
-        region,
-        "aws_rds_instance",
-        &pg,
-        "default",
-    ));
+    );
+    s.link("aws_region", region, "aws_rds_instance", &pg, "default");
     // A manual snapshot (the emulator also keeps an automated one).
     let snap_id = format!("{pg}-nightly");
     let snap = rds
@@ -973,27 +980,26 @@ async fn seed_rds_and_eks(
         .send()
         .await
         .unwrap();
-    s.resources.insert(
-        ("aws_rds_snapshot".into(), snap_id.clone()),
-        (
-            micros(snap.db_snapshot().and_then(|d| d.snapshot_create_time())),
-            map(&[("owner", "dba")]),
-        ),
+    s.add(
+        "aws_rds_snapshot",
+        snap_id.clone(),
+        micros(snap.db_snapshot().and_then(|d| d.snapshot_create_time())),
+        map(&[("owner", "dba")]),
     );
-    s.edges.push(edge(
+    s.link(
         "aws_rds_instance",
         &pg,
         "aws_rds_snapshot",
         &snap_id,
         "default",
-    ));
-    s.edges.push(edge(
+    );
+    s.link(
         "aws_region",
         region,
         "aws_rds_snapshot",
         &snap_id,
         "default",
-    ));
+    );
     if n == 0 {
         let password = "aurora-Secret-pw".to_string();
         let cluster = rds
@@ -1009,12 +1015,11 @@ async fn seed_rds_and_eks(
             .await
             .unwrap();
         s.secrets.push(password);
-        s.resources.insert(
-            ("aws_rds_cluster".into(), "aurora-1".into()),
-            (
-                micros(cluster.db_cluster().and_then(|d| d.cluster_create_time())),
-                map(&[("owner", "team-a")]),
-            ),
+        s.add(
+            "aws_rds_cluster",
+            "aurora-1",
+            micros(cluster.db_cluster().and_then(|d| d.cluster_create_time())),
+            map(&[("owner", "team-a")]),
         );
         let member = rds
             .create_db_instance()
@@ -1025,36 +1030,35 @@ async fn seed_rds_and_eks(
             .send()
             .await
             .unwrap();
-        s.resources.insert(
-            ("aws_rds_instance".into(), "aurora-1-a".into()),
-            (
-                micros(member.db_instance().and_then(|d| d.instance_create_time())),
-                BTreeMap::new(),
-            ),
+        s.add(
+            "aws_rds_instance",
+            "aurora-1-a",
+            micros(member.db_instance().and_then(|d| d.instance_create_time())),
+            BTreeMap::new(),
         );
         for kind in ["default", "delete"] {
-            s.edges.push(edge(
+            s.link(
                 "aws_rds_cluster",
                 "aurora-1",
                 "aws_rds_instance",
                 "aurora-1-a",
                 kind,
-            ));
-            s.edges.push(edge(
+            );
+            s.link(
                 "aws_rds_subnet_group",
                 &group,
                 "aws_rds_cluster",
                 "aurora-1",
                 kind,
-            ));
+            );
         }
-        s.edges.push(edge(
+        s.link(
             "aws_ec2_security_group",
             sg_id,
             "aws_rds_cluster",
             "aurora-1",
             "default",
-        ));
+        );
         let snap = rds
             .create_db_cluster_snapshot()
             .db_cluster_identifier("aurora-1")
@@ -1063,26 +1067,22 @@ async fn seed_rds_and_eks(
             .send()
             .await
             .unwrap();
-        s.resources.insert(
-            (
-                "aws_rds_cluster_snapshot".into(),
-                "aurora-1-before-upgrade".into(),
+        s.add(
+            "aws_rds_cluster_snapshot",
+            "aurora-1-before-upgrade",
+            micros(
+                snap.db_cluster_snapshot()
+                    .and_then(|d| d.snapshot_create_time()),
             ),
-            (
-                micros(
-                    snap.db_cluster_snapshot()
-                        .and_then(|d| d.snapshot_create_time()),
-                ),
-                map(&[("reason", "upgrade \"15\"")]),
-            ),
+            map(&[("reason", "upgrade \"15\"")]),
         );
-        s.edges.push(edge(
+        s.link(
             "aws_rds_cluster",
             "aurora-1",
             "aws_rds_cluster_snapshot",
             "aurora-1-before-upgrade",
             "default",
-        ));
+        );
         return;
     }
     let eks = aws_sdk_eks::Client::new(conf);
@@ -1103,12 +1103,11 @@ async fn seed_rds_and_eks(
         .send()
         .await
         .unwrap();
-    s.resources.insert(
-        ("aws_eks_cluster".into(), "prod".into()),
-        (
-            micros(cluster.cluster().and_then(|c| c.created_at())),
-            map(&[("owner", "platform"), ("team", "ünï \"k8s\"")]),
-        ),
+    s.add(
+        "aws_eks_cluster",
+        "prod",
+        micros(cluster.cluster().and_then(|c| c.created_at())),
+        map(&[("owner", "platform"), ("team", "ünï \"k8s\"")]),
     );
     let group = eks
         .create_nodegroup()
@@ -1127,64 +1126,45 @@ async fn seed_rds_and_eks(
         .send()
         .await
         .unwrap();
-    s.resources.insert(
-        ("aws_eks_nodegroup".into(), "prod/workers".into()),
-        (
-            micros(group.nodegroup().and_then(|g| g.created_at())),
-            BTreeMap::new(),
-        ),
+    s.add(
+        "aws_eks_nodegroup",
+        "prod/workers",
+        micros(group.nodegroup().and_then(|g| g.created_at())),
+        BTreeMap::new(),
     );
     for kind in ["default", "delete"] {
-        s.edges.push(edge(
+        s.link(
             "aws_eks_cluster",
             "prod",
             "aws_eks_nodegroup",
             "prod/workers",
             kind,
-        ));
-        s.edges.push(edge(
-            "aws_ec2_subnet",
-            subnet_id,
-            "aws_eks_cluster",
-            "prod",
-            kind,
-        ));
-        s.edges.push(edge(
+        );
+        s.link("aws_ec2_subnet", subnet_id, "aws_eks_cluster", "prod", kind);
+        s.link(
             "aws_ec2_subnet",
             subnet_id,
             "aws_eks_nodegroup",
             "prod/workers",
             kind,
-        ));
+        );
     }
-    s.edges.push(edge(
-        "aws_region",
-        region,
-        "aws_eks_cluster",
-        "prod",
-        "default",
-    ));
-    s.edges.push(edge(
+    s.link("aws_region", region, "aws_eks_cluster", "prod", "default");
+    s.link(
         "aws_ec2_security_group",
         sg_id,
         "aws_eks_cluster",
         "prod",
         "default",
-    ));
-    s.edges.push(edge(
-        "aws_eks_cluster",
-        "prod",
-        "aws_iam_role",
-        "app",
-        "default",
-    ));
-    s.edges.push(edge(
+    );
+    s.link("aws_eks_cluster", "prod", "aws_iam_role", "app", "default");
+    s.link(
         "aws_eks_nodegroup",
         "prod/workers",
         "aws_iam_role",
         "app",
         "default",
-    ));
+    );
 }
 
 /// A launch template, a gateway endpoint for S3 on the VPC's main route
@@ -1212,17 +1192,19 @@ async fn seed_ec2_more(
         .unwrap();
     let lt = lt.launch_template().unwrap();
     let lt_id = lt.launch_template_id().unwrap();
-    s.resources.insert(
-        ("aws_ec2_launch_template".into(), lt_id.into()),
-        (micros(lt.create_time()), map(&tags)),
+    s.add(
+        "aws_ec2_launch_template",
+        lt_id,
+        micros(lt.create_time()),
+        map(&tags),
     );
-    s.edges.push(edge(
+    s.link(
         "aws_region",
         region,
         "aws_ec2_launch_template",
         lt_id,
         "default",
-    ));
+    );
     let main_table = ec2
         .describe_route_tables()
         .filters(
@@ -1249,26 +1231,22 @@ async fn seed_ec2_more(
         .unwrap();
     let ep = ep.vpc_endpoint().unwrap();
     let ep_id = ep.vpc_endpoint_id().unwrap();
-    s.resources.insert(
-        ("aws_ec2_vpc_endpoint".into(), ep_id.into()),
-        (micros(ep.creation_timestamp()), map(&[("Name", "s3")])),
+    s.add(
+        "aws_ec2_vpc_endpoint",
+        ep_id,
+        micros(ep.creation_timestamp()),
+        map(&[("Name", "s3")]),
     );
     for kind in ["default", "delete"] {
-        s.edges.push(edge(
-            "aws_ec2_vpc",
-            vpc_id,
-            "aws_ec2_vpc_endpoint",
-            ep_id,
-            kind,
-        ));
+        s.link("aws_ec2_vpc", vpc_id, "aws_ec2_vpc_endpoint", ep_id, kind);
     }
-    s.edges.push(edge(
+    s.link(
         "aws_ec2_route_table",
         &main_table,
         "aws_ec2_vpc_endpoint",
         ep_id,
         "default",
-    ));
+    );
     let peer = ec2
         .create_vpc()
         .cidr_block("10.1.0.0/16")
@@ -1292,19 +1270,21 @@ async fn seed_ec2_more(
         .unwrap()
         .vpc_peering_connection_id()
         .unwrap();
-    s.resources.insert(
-        ("aws_ec2_vpc_peering_connection".into(), pcx_id.into()),
-        (None, map(&[("owner", "net")])),
+    s.add(
+        "aws_ec2_vpc_peering_connection",
+        pcx_id,
+        None,
+        map(&[("owner", "net")]),
     );
     for v in [vpc_id, peer.as_str()] {
         for kind in ["default", "delete"] {
-            s.edges.push(edge(
+            s.link(
                 "aws_ec2_vpc",
                 v,
                 "aws_ec2_vpc_peering_connection",
                 pcx_id,
                 kind,
-            ));
+            );
         }
     }
 }

@@ -11,6 +11,8 @@
 mod common;
 #[path = "support/credential_peers.rs"]
 mod credential_peers;
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/moto.rs"]
 mod moto;
 

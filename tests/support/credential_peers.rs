@@ -7,10 +7,11 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use crate::http::{read_request, respond};
 
 /// One request: the request line and header lines, lower-cased.
 pub struct Request {
@@ -47,15 +48,10 @@ impl Peer {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
-                let mut buf = vec![0u8; 16384];
-                let mut len = 0;
-                while len < buf.len() && !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf[len..]) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => len += n,
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf[..len]).to_ascii_lowercase();
+                let Ok((head, _)) = read_request(&mut conn) else {
+                    continue;
+                };
+                let head = head.to_ascii_lowercase();
                 let mut lines = head.lines().map(str::to_string);
                 let request = Request {
                     line: lines.next().unwrap_or_default(),
@@ -65,11 +61,7 @@ impl Peer {
                 if granted {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
-                    body.len()
-                );
+                let _ = respond(&mut conn, status, &headers, &body);
             }
         });
         Peer { port, granted }
