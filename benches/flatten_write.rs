@@ -1,15 +1,20 @@
 //! Flatten + write throughput, without the generator: demo items are made
-//! first and held in memory, then timed through the flattener into the
-//! Parquet sink, on one thread. Run with
-//! `cargo bench --bench flatten_write -- [scale]` (default 1000, about
-//! 100k resources); results are in docs/BENCHMARKS.md.
+//! first and held in memory in the chunks extractors send, then timed
+//! through the same stages as a sync (`flatten_all` with one flattener per
+//! core, a writer task, the Parquet sink encoding each file on its own
+//! task) on a 2-thread runtime. Run with
+//! `cargo bench --bench flatten_write -- [scale] [flatteners] [batch rows]`
+//! (default 1000, about 100k resources, one flattener per core, and the
+//! default batch size); results are in
+//! docs/BENCHMARKS.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloudtab_extract::demo::{DemoConfig, DemoExtractor};
 use cloudtab_extract::{Emitter, Extractor};
-use cloudtab_flatten::{arrow_schema, Flattener, RunContext};
+use cloudtab_flatten::stage::flatten_all;
+use cloudtab_flatten::{arrow_schema, Flattener, RunContext, DEFAULT_BATCH_ROWS};
 use cloudtab_schema::{Item, Registry};
 use cloudtab_sinks::parquet::{ParquetSink, ParquetSinkConfig};
 use cloudtab_sinks::{RunInfo, Sink};
@@ -21,19 +26,26 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub static MALLOC_CONF: &[u8; 46] = b"dirty_decay_ms:500,muzzy_decay_ms:0,narenas:2\0";
 
 fn main() {
-    let scale: u64 = std::env::args()
+    let mut args = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1000);
+        .filter_map(|a| a.parse::<u64>().ok());
+    let scale = args.next().unwrap_or(1000);
+    let flatteners = args.next().map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n.max(1) as usize,
+    );
+    let batch_rows = args
+        .next()
+        .map_or(DEFAULT_BATCH_ROWS, |n| n.max(1) as usize);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run(scale));
+    rt.block_on(run(scale, flatteners, batch_rows));
 }
 
-async fn generate(scale: u64) -> Vec<Item> {
+async fn generate(scale: u64) -> Vec<Vec<Item>> {
     let demo: Arc<dyn Extractor> = Arc::new(DemoExtractor::new(DemoConfig {
         scale,
         seed: 1,
@@ -48,18 +60,19 @@ async fn generate(scale: u64) -> Vec<Item> {
             e.flush().await.unwrap();
         }
     });
-    let mut items = Vec::new();
+    let mut chunks = Vec::new();
     while let Some(chunk) = rx.recv().await {
-        items.extend(chunk);
+        chunks.push(chunk);
     }
     producer.await.unwrap();
-    items
+    chunks
 }
 
-async fn run(scale: u64) {
-    let items = generate(scale).await;
-    let resources = items
+async fn run(scale: u64, flatteners: usize, batch_rows: usize) {
+    let chunks = generate(scale).await;
+    let resources = chunks
         .iter()
+        .flatten()
         .filter(|i| matches!(i, Item::Resource(_)))
         .count();
     let registry = Registry::builtin();
@@ -78,40 +91,48 @@ async fn run(scale: u64) {
         tables,
     };
     let mut txn = sink.begin(&run).await.unwrap();
-    let mut f = Flattener::new(
-        registry,
-        RunContext {
-            run_id: "bench".into(),
-            synced_at_micros: 0,
-        },
-        8192,
-    );
-
-    let (mut flatten, mut write) = (Duration::ZERO, Duration::ZERO);
+    let ctx = RunContext {
+        run_id: "bench".into(),
+        synced_at_micros: 0,
+    };
     let all = Instant::now();
-    for item in items {
-        let t = Instant::now();
-        f.push(item).unwrap();
-        flatten += t.elapsed();
-        let ready: Vec<_> = f.take_ready().collect();
-        let t = Instant::now();
-        for (def, batch) in ready {
-            txn.write(def, batch).await.unwrap();
+    // The same channel sizes as a sync (src/pipeline.rs).
+    let (item_tx, item_rx) = tokio::sync::mpsc::channel(8);
+    let (batch_tx, mut batch_rx) = tokio::sync::mpsc::channel(2);
+    let feeder = tokio::spawn(async move {
+        for c in chunks {
+            item_tx.send(c).await.unwrap();
         }
-        write += t.elapsed();
-    }
-    let t = Instant::now();
-    for (def, batch) in f.finish().unwrap() {
-        txn.write(def, batch).await.unwrap();
-    }
-    txn.commit().await.unwrap();
-    write += t.elapsed();
+    });
+    let writer = tokio::spawn(async move {
+        let mut busy = Duration::ZERO;
+        while let Some((def, batch)) = batch_rx.recv().await {
+            let t = Instant::now();
+            txn.write(def, batch).await.unwrap();
+            busy += t.elapsed();
+        }
+        let t = Instant::now();
+        let info = txn.commit().await.unwrap();
+        (busy, t.elapsed(), info.bytes)
+    });
+    let fs = (0..flatteners)
+        .map(|_| Flattener::new(registry, ctx.clone(), batch_rows))
+        .collect();
+    let end = flatten_all(fs, item_rx, batch_tx).await;
+    assert!(end.error.is_none() && !end.writer_gone);
+    feeder.await.unwrap();
+    let (write, commit, bytes) = writer.await.unwrap();
     let total = all.elapsed().as_secs_f64();
+    let counts = end.counts();
     println!(
-        "scale {scale}: {resources} resources, {} edges; flatten {:.2} s, write+commit {:.2} s; {:.0} resources/s flatten + write",
-        f.counts().edges.values().sum::<u64>(),
-        flatten.as_secs_f64(),
+        "scale {scale}: {resources} resources, {} edges, {flatteners} flattener(s) of {batch_rows} rows; {total:.2} s wall \
+         (flatteners busy {:.2} s, writer busy {:.2} s, commit {:.2} s); \
+         {:.0} resources/s flatten + write; {:.1} MB of Parquet",
+        counts.edges.values().sum::<u64>(),
+        end.busy.as_secs_f64(),
         write.as_secs_f64(),
-        resources as f64 / total
+        commit.as_secs_f64(),
+        resources as f64 / total,
+        bytes as f64 / 1e6
     );
 }

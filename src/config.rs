@@ -20,8 +20,10 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     /// Scopes extracted at the same time (default 8).
     pub max_concurrency: usize,
-    /// Rows per table the flattener collects before handing a batch to the
-    /// sinks (default 8192).
+    /// Rows per table the flatten stage holds before handing batches to the
+    /// sinks (default 4096). They are shared among the flatteners (one per
+    /// core, at most 4): each hands out batches of `batch_rows / flatteners`
+    /// rows. Peak memory grows with this number.
     pub batch_rows: usize,
 }
 

@@ -1,8 +1,10 @@
 //! `cloudtab sync`: extract → flatten → sinks, one snapshot.
 //!
 //! ```text
-//!  scope tasks ──chunks of items──▶ flattener ──batches──▶ writer ──▶ every sink's transaction
-//!  (bounded by max_concurrency)   (bounded channel)     (bounded channel)
+//!  scope tasks ──chunks of items──▶ flatteners ──batches──▶ writer ──▶ every sink's transaction
+//!  (bounded by max_concurrency)   (bounded channel)      (bounded channel)
+//!                                 one per core, first
+//!                                 come first served
 //! ```
 //!
 //! Both channels are bounded, so a slow sink slows the extractors down and
@@ -14,12 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use cloudtab_extract::aws::AwsExtractor;
 use cloudtab_extract::demo::DemoExtractor;
 use cloudtab_extract::runner::{run_scopes, Progress};
 use cloudtab_extract::{Extractor, ScopeReport};
+use cloudtab_flatten::stage::{flatten_all, Batch};
 use cloudtab_flatten::{arrow_schema, Flattener, RunContext, TableCounts};
 use cloudtab_schema::{Registry, TableDef, Value, RUNS_TABLE, SCOPES_TABLE};
 use cloudtab_sinks::parquet::ParquetSink;
@@ -34,6 +36,14 @@ use crate::error::CliError;
 const ITEM_CHANNEL: usize = 8;
 /// Batches waiting for the writer.
 const BATCH_CHANNEL: usize = 2;
+/// Most flatteners a run uses, whatever the number of cores: each holds
+/// its own open rows, so more would cost memory for little gain.
+const MAX_FLATTENERS: usize = 4;
+
+/// One flattener per core, at most [`MAX_FLATTENERS`].
+fn flattener_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_FLATTENERS))
+}
 
 /// How a run ended.
 #[derive(Debug)]
@@ -164,53 +174,26 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         run_id: run_id.clone(),
         synced_at_micros: started_at.timestamp_micros(),
     };
-    let mut flattener = Flattener::new(registry, ctx, config.batch_rows);
-    let (item_tx, mut item_rx) = mpsc::channel(ITEM_CHANNEL);
-    let (batch_tx, batch_rx) = mpsc::channel::<(&'static TableDef, RecordBatch)>(BATCH_CHANNEL);
+    // The open rows of all flatteners together stay at `batch_rows` per table.
+    let n = flattener_count();
+    let flatteners = (0..n)
+        .map(|_| Flattener::new(registry, ctx.clone(), (config.batch_rows / n).max(1)))
+        .collect();
+    let (item_tx, item_rx) = mpsc::channel(ITEM_CHANNEL);
+    let (batch_tx, batch_rx) = mpsc::channel::<Batch>(BATCH_CHANNEL);
     let extract = tokio::spawn(run_scopes(work, config.max_concurrency, item_tx, progress));
     let writer = tokio::spawn(write_batches(txns, batch_rx));
 
-    // Flatten on this task; hand full batches to the writer.
-    let mut failure: Option<anyhow::Error> = None;
-    let mut flatten_time = Duration::ZERO;
-    while let Some(chunk) = item_rx.recv().await {
-        let t = Instant::now();
-        for item in chunk {
-            if let Err(e) = flattener.push(item) {
-                failure = Some(anyhow::Error::new(e));
-                break;
-            }
-        }
-        flatten_time += t.elapsed();
-        if failure.is_some() {
-            break;
-        }
-        if !send_ready(&mut flattener, &batch_tx).await {
-            break;
-        }
-    }
-    // Stop the extractors (if we broke out early) and collect the reports.
-    drop(item_rx);
+    // Flatten on one task per core; they hand full batches to the writer.
+    // When the stage ends early (an error, or the writer failed), the item
+    // channel is closed and the extractors stop.
+    let stage = flatten_all(flatteners, item_rx, batch_tx).await;
     let scopes = extract
         .await
         .map_err(|e| CliError::failure(anyhow::anyhow!("extraction task failed: {e}")))?;
-
-    let t = Instant::now();
-    let finished = failure.is_none().then(|| flattener.finish());
-    flatten_time += t.elapsed();
-    if let Some(finished) = finished {
-        match finished {
-            Ok(batches) => {
-                for b in batches {
-                    if batch_tx.send(b).await.is_err() {
-                        break;
-                    }
-                }
-            }
-            Err(e) => failure = Some(e.into()),
-        }
-    }
-    drop(batch_tx);
+    let flatten_time = stage.busy;
+    let failure: Option<anyhow::Error> = stage.error.map(anyhow::Error::new);
+    let mut flatteners = stage.flatteners;
     let (mut txns, write_result, write_time) = writer
         .await
         .map_err(|e| CliError::failure(anyhow::anyhow!("writer task failed: {e}")))?;
@@ -224,8 +207,13 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
     // the previous snapshot; then the run tables close the snapshot.
     let done = async {
         let carried = carry_forward(&mut txns, &scopes).await?;
-        add_run_tables(&mut flattener, config, &run, &scopes, &carried)?;
-        for (table, batch) in flattener.finish()? {
+        let mut counts = TableCounts::default();
+        for f in &flatteners {
+            counts.add(&f.counts());
+        }
+        let run_tables = &mut flatteners[0];
+        add_run_tables(run_tables, config, &run, &scopes, &carried, &counts)?;
+        for (table, batch) in run_tables.finish()? {
             for t in txns.iter_mut() {
                 t.write(table, batch.clone()).await?;
             }
@@ -253,7 +241,13 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         run_id,
         started_at,
         duration: clock.elapsed(),
-        counts: flattener.counts(),
+        counts: {
+            let mut counts = TableCounts::default();
+            for f in &flatteners {
+                counts.add(&f.counts());
+            }
+            counts
+        },
         scopes,
         commits,
         flatten_time,
@@ -275,26 +269,12 @@ fn sink_error(e: cloudtab_sinks::SinkError, context: String) -> CliError {
     }
 }
 
-/// Sends the flattener's full batches; false when the writer is gone.
-async fn send_ready(
-    f: &mut Flattener,
-    tx: &mpsc::Sender<(&'static TableDef, RecordBatch)>,
-) -> bool {
-    let ready: Vec<_> = f.take_ready().collect();
-    for b in ready {
-        if tx.send(b).await.is_err() {
-            return false;
-        }
-    }
-    true
-}
-
 /// Writes every batch to every transaction; stops at the first error and
 /// hands the transactions back so they can be committed or aborted, with
 /// the time spent writing.
 async fn write_batches(
     mut txns: Vec<Box<dyn SinkTransaction>>,
-    mut rx: mpsc::Receiver<(&'static TableDef, RecordBatch)>,
+    mut rx: mpsc::Receiver<Batch>,
 ) -> (Vec<Box<dyn SinkTransaction>>, anyhow::Result<()>, Duration) {
     let mut busy = Duration::ZERO;
     while let Some((table, batch)) = rx.recv().await {
@@ -364,6 +344,7 @@ fn add_run_tables(
     run: &RunInfo,
     scopes: &[ScopeReport],
     carried: &[u64],
+    counts: &TableCounts,
 ) -> anyhow::Result<()> {
     for (s, carried) in scopes.iter().zip(carried) {
         f.push_row(
@@ -390,7 +371,6 @@ fn add_run_tables(
         .with_context(|| format!("failed to record scope {}", s.scope))?;
     }
     let failed = scopes.iter().filter(|s| s.status.is_failure()).count();
-    let counts = f.counts();
     f.push_row(
         RUNS_TABLE,
         &[

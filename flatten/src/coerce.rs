@@ -10,28 +10,28 @@ use crate::builder::ColumnBuilder;
 use crate::time::{self, TimeError};
 
 /// Appends `v` to `b`. `Err(reason)` means `NULL` was appended instead.
-pub(crate) fn append(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
+/// `scratch` is a reusable buffer (for serialising JSON documents).
+pub(crate) fn append(
+    b: &mut ColumnBuilder,
+    v: &Value,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
     if matches!(v, Value::Null) {
         b.append_null();
         return Ok(());
     }
     let r = match b {
-        ColumnBuilder::Text(t) => match v {
-            Value::Json(j) => match json_text(j) {
-                Some(s) => {
-                    t.append_value(s);
-                    Ok(())
-                }
-                None => {
-                    t.append_null();
-                    Ok(())
-                }
-            },
-            other => {
-                t.append_value(text_of(other).as_ref());
-                Ok(())
+        ColumnBuilder::Text(t) => {
+            match v {
+                Value::Text(s) => t.append_value(s),
+                // A JSON string is its text; JSON `null` is NULL.
+                Value::Json(serde_json::Value::String(s)) => t.append_value(s),
+                Value::Json(serde_json::Value::Null) => t.append_null(),
+                Value::Json(j) => return append_serialised(t, j, scratch),
+                other => t.append_value(text_of(other).as_ref()),
             }
-        },
+            Ok(())
+        }
         ColumnBuilder::Int64(i) => to_i64(v).map(|n| i.append_value(n)),
         ColumnBuilder::Int32(i) => to_i64(v).and_then(|n| {
             i32::try_from(n)
@@ -52,37 +52,55 @@ pub(crate) fn append(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
 
 /// Appends `v` to a JSON column: JSON documents are serialised (JSON `null`
 /// becomes SQL `NULL`), text becomes a JSON string.
-pub(crate) fn append_json(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
+pub(crate) fn append_json(
+    b: &mut ColumnBuilder,
+    v: &Value,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
     let ColumnBuilder::Text(t) = b else {
-        return append(b, v);
+        return append(b, v, scratch);
     };
     match v {
-        Value::Null => t.append_null(),
-        Value::Json(serde_json::Value::Null) => t.append_null(),
-        Value::Json(j) => t.append_value(j.to_string()),
-        Value::Text(s) => t.append_value(serde_json::Value::String(s.clone()).to_string()),
+        Value::Null | Value::Json(serde_json::Value::Null) => t.append_null(),
+        Value::Json(j) => return append_serialised(t, j, scratch),
+        Value::Text(s) => return append_serialised(t, s.as_str(), scratch),
         Value::Bool(x) => t.append_value(if *x { "true" } else { "false" }),
         Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => {
-            t.append_value(n.to_string())
+            scratch.clear();
+            let _ = std::io::Write::write_fmt(scratch, format_args!("{n}"));
+            t.append_value(String::from_utf8_lossy(scratch));
         }
         Value::Float(f) => match serde_json::Number::from_f64(*f) {
-            Some(n) => t.append_value(n.to_string()),
+            Some(n) => return append_serialised(t, &n, scratch),
             None => {
                 t.append_null();
                 return Err("not a finite number, JSON cannot hold it".into());
             }
         },
-        other => t.append_value(serde_json::Value::String(text_of(other).into_owned()).to_string()),
+        other => return append_serialised(t, text_of(other).as_ref(), scratch),
     }
     Ok(())
 }
 
-/// Text for a JSON value in a text column: strings unquoted, `null` none.
-fn json_text(j: &serde_json::Value) -> Option<String> {
-    match j {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+/// Appends the JSON serialisation of `x`, made in `scratch`.
+fn append_serialised<T: serde::Serialize + ?Sized>(
+    t: &mut arrow::array::StringBuilder,
+    x: &T,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
+    scratch.clear();
+    let written = serde_json::to_writer(&mut *scratch, x)
+        .map_err(|e| format!("cannot serialise as JSON: {e}"))
+        .and_then(|()| std::str::from_utf8(scratch).map_err(|_| "JSON is not UTF-8".to_string()));
+    match written {
+        Ok(s) => {
+            t.append_value(s);
+            Ok(())
+        }
+        Err(reason) => {
+            t.append_null();
+            Err(reason)
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::builder::{ColumnBuilder, TableBuilder};
 use crate::coerce::{self, text_of};
 
 /// Rows a table collects before it is handed out as a batch.
-pub const DEFAULT_BATCH_ROWS: usize = 8192;
+pub const DEFAULT_BATCH_ROWS: usize = 4096;
 
 /// Longest raw value kept in `_issues.raw_value`, in characters.
 const MAX_RAW_CHARS: usize = 1024;
@@ -36,6 +36,20 @@ pub struct TableCounts {
     pub edges: BTreeMap<&'static str, u64>,
     /// Rows written to `_issues`.
     pub issues: u64,
+}
+
+impl TableCounts {
+    /// Adds `other` (the counts of another flattener of the same run).
+    pub fn add(&mut self, other: &TableCounts) {
+        for (t, n) in &other.rows {
+            *self.rows.entry(t).or_default() += n;
+        }
+        for (t, n) in &other.edges {
+            *self.edges.entry(t).or_default() += n;
+        }
+        self.resources += other.resources;
+        self.issues += other.issues;
+    }
 }
 
 /// Why the flattener refused an item. These are bugs in an extractor or in
@@ -84,7 +98,8 @@ pub struct Flattener {
     edge_counts: [u64; 2],
     issues_count: u64,
     scratch_set: Vec<bool>,
-    scratch_json: String,
+    /// Reused for every JSON text the flattener makes.
+    scratch: Vec<u8>,
 }
 
 impl Flattener {
@@ -133,7 +148,7 @@ impl Flattener {
             edge_counts: [0; 2],
             issues_count: 0,
             scratch_set: Vec::new(),
-            scratch_json: String::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -200,10 +215,11 @@ impl Flattener {
         self.tables[t].start_row();
         for (i, v) in values.iter().enumerate() {
             let col = &def.columns[i];
+            let b = &mut self.tables[t].columns[i];
             let res = if col.ty == ColumnType::Json {
-                coerce::append_json(&mut self.tables[t].columns[i], v)
+                coerce::append_json(b, v, &mut self.scratch)
             } else {
-                coerce::append(&mut self.tables[t].columns[i], v)
+                coerce::append(b, v, &mut self.scratch)
             };
             if let Err(reason) = res {
                 self.issue(def.name, col.name, None, v, &reason)?;
@@ -229,7 +245,7 @@ impl Flattener {
             )));
         }
         let uid = resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id);
-        tags_json(&r.tags, &mut self.scratch_json);
+        tags_json(&r.tags, &mut self.scratch);
         self.tables[t].start_row();
         {
             let cols = &mut self.tables[t].columns;
@@ -246,10 +262,13 @@ impl Flattener {
             text(&mut cols[8], Some(&r.id));
             text(&mut cols[9], r.name.as_deref());
             text(&mut cols[10], r.arn.as_deref());
-            text(&mut cols[14], Some(&self.scratch_json));
+            // Built from `&str`s and ASCII only: always UTF-8.
+            text(&mut cols[14], std::str::from_utf8(&self.scratch).ok());
         }
         for (i, v) in [(11, &r.ctime), (12, &r.mtime), (13, &r.atime)] {
-            if let Err(reason) = coerce::append(&mut self.tables[t].columns[i], v) {
+            if let Err(reason) =
+                coerce::append(&mut self.tables[t].columns[i], v, &mut self.scratch)
+            {
                 self.issue(def.name, def.columns[i].name, Some(&uid), v, &reason)?;
             }
         }
@@ -261,7 +280,9 @@ impl Flattener {
         self.scratch_set.resize(own.len(), false);
         for (pos, (name, v)) in r.values.iter().enumerate() {
             let i = match own.get(pos) {
-                Some(c) if c.name == *name => Some(pos),
+                // Extractors name columns with the schema's own literals, so
+                // the pointer comparison nearly always decides.
+                Some(c) if std::ptr::eq(c.name, *name) || c.name == *name => Some(pos),
                 _ => self.own_index[t].get(name).copied(),
             };
             let Some(i) = i.filter(|&i| !self.scratch_set[i]) else {
@@ -276,9 +297,9 @@ impl Flattener {
             self.scratch_set[i] = true;
             let col = &mut self.tables[t].columns[base + i];
             let res = if own[i].ty == ColumnType::Json {
-                coerce::append_json(col, v)
+                coerce::append_json(col, v, &mut self.scratch)
             } else {
-                coerce::append(col, v)
+                coerce::append(col, v, &mut self.scratch)
             };
             if let Err(reason) = res {
                 self.issue(def.name, own[i].name, Some(&uid), v, &reason)?;
@@ -361,42 +382,55 @@ fn text(b: &mut ColumnBuilder, v: Option<&str>) {
 }
 
 /// Tags as a JSON object; a key given twice keeps its last value.
-fn tags_json(tags: &[(String, String)], out: &mut String) {
+fn tags_json(tags: &[(String, String)], out: &mut Vec<u8>) {
     out.clear();
-    out.push('{');
+    out.push(b'{');
     let mut first = true;
     for (i, (k, v)) in tags.iter().enumerate() {
         if tags[i + 1..].iter().any(|(k2, _)| k2 == k) {
             continue;
         }
         if !first {
-            out.push(',');
+            out.push(b',');
         }
         first = false;
         json_string(k, out);
-        out.push(':');
+        out.push(b':');
         json_string(v, out);
     }
-    out.push('}');
+    out.push(b'}');
 }
 
-fn json_string(s: &str, out: &mut String) {
-    use std::fmt::Write;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+/// `s` as a JSON string. Runs of bytes that need no escape are copied in
+/// one go; bytes of multi-byte UTF-8 characters never need one.
+fn json_string(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escaped);
+        start = i + 1;
     }
-    out.push('"');
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 #[cfg(test)]

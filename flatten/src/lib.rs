@@ -11,8 +11,11 @@
 //! * a value that cannot be converted becomes `NULL` and one row in
 //!   `_issues`; it never aborts the run and never panics.
 //!
+//! [`stage::flatten_all`] runs several flatteners side by side over one
+//! item channel, one per core.
+//!
 //! Memory is bounded by the open builders: a table's rows are handed out as
-//! a batch once it holds `batch_rows` rows (about 8k by default), so the
+//! a batch once it holds `batch_rows` rows (4096 by default), so the
 //! size of the inventory never matters.
 //!
 //! [`Item`]: cloudtab_schema::Item
@@ -22,6 +25,7 @@
 mod builder;
 mod coerce;
 mod flattener;
+pub mod stage;
 pub mod time;
 
 pub use builder::arrow_schema;

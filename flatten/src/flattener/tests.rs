@@ -255,3 +255,24 @@ fn json_columns_keep_documents_and_quote_text() {
     assert_eq!(c.value(0), r#"[{"InstanceId":"i-1"}]"#);
     assert_eq!(c.value(1), r#""plain""#);
 }
+
+proptest::proptest! {
+    /// Tags JSON made by hand reads back as the same object, for any text
+    /// (quotes, backslashes, control characters, any Unicode), with the
+    /// last value of a repeated key.
+    #[test]
+    fn tags_json_reads_back_for_any_text(
+        tags in proptest::collection::vec(("\\PC{0,6}|[\"\\\\\\x00-\\x1f\\x7f]{0,3}", "\\PC{0,12}|[\\x00-\\x1f\"\\\\ü€𝄞]{0,6}"), 0..6)
+    ) {
+        let pairs: Vec<(String, String)> = tags;
+        let mut out = Vec::new();
+        tags_json(&pairs, &mut out);
+        let back: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&out).expect("valid JSON");
+        let mut want = serde_json::Map::new();
+        for (k, v) in &pairs {
+            want.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        proptest::prop_assert_eq!(back, want);
+    }
+}

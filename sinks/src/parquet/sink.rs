@@ -22,6 +22,8 @@ use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
 use super::config::ParquetSinkConfig;
 use super::manifest::{
@@ -158,14 +160,81 @@ impl Sink for ParquetSink {
             local_root: self.local_root.clone(),
             open: HashMap::new(),
             done: BTreeMap::new(),
+            in_flight: Arc::new(Semaphore::new(batches_in_flight())),
         }))
     }
 }
 
+/// A file being written. Its encoder runs as a task of its own, so the
+/// files of different tables are encoded on different cores while the
+/// caller goes on; each file's batches stay in order.
 struct OpenFile {
-    writer: AsyncArrowWriter<BufWriter>,
+    tx: mpsc::Sender<Encode>,
+    task: JoinHandle<Result<(), SinkError>>,
     path: Path,
     rows: u64,
+}
+
+/// What an encoder task is told.
+enum Encode {
+    /// Append a batch; the permit is one of the run's batches in flight.
+    Batch(RecordBatch, OwnedSemaphorePermit),
+    /// Stop and abort the upload (the run is failing).
+    Abort,
+}
+
+/// Batches waiting for one file's encoder.
+const ENCODE_QUEUE: usize = 1;
+
+/// Batches queued or being encoded, over all files of a run: one per core
+/// keeps every core busy, and memory does not grow with the number of
+/// tables.
+fn batches_in_flight() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// Encodes every batch it receives into `writer`; closes the file when the
+/// sender is dropped, aborts the upload on [`Encode::Abort`] or an error.
+async fn encode_file(
+    mut writer: AsyncArrowWriter<BufWriter>,
+    mut rx: mpsc::Receiver<Encode>,
+    table: &'static str,
+    path: Path,
+) -> Result<(), SinkError> {
+    let error = |source| SinkError::Parquet {
+        table: table.to_string(),
+        path: path.to_string(),
+        source,
+    };
+    while let Some(msg) = rx.recv().await {
+        let written = match msg {
+            Encode::Batch(b, _permit) => writer.write(&b).await,
+            Encode::Abort => {
+                let _ = writer.into_inner().abort().await;
+                return Ok(());
+            }
+        };
+        if let Err(e) = written {
+            let _ = writer.into_inner().abort().await;
+            return Err(error(e));
+        }
+    }
+    writer.close().await.map(|_| ()).map_err(error)
+}
+
+/// The outcome of an encoder task that has ended.
+async fn encoder_result(
+    task: JoinHandle<Result<(), SinkError>>,
+    table: &str,
+    path: &Path,
+) -> Result<(), SinkError> {
+    match task.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(SinkError::Other(format!(
+            "the encoder of file `{path}` of table `{table}` was cancelled"
+        ))),
+    }
 }
 
 struct ParquetTxn {
@@ -178,6 +247,8 @@ struct ParquetTxn {
     local_root: Option<PathBuf>,
     open: HashMap<&'static str, OpenFile>,
     done: BTreeMap<&'static str, Vec<FileEntry>>,
+    /// Permits for batches in flight to the encoders.
+    in_flight: Arc<Semaphore>,
 }
 
 impl ParquetTxn {
@@ -208,8 +279,11 @@ impl ParquetTxn {
                     source,
                 }
             })?;
+        let (tx, rx) = mpsc::channel(ENCODE_QUEUE);
+        let task = tokio::spawn(encode_file(writer, rx, table.name, path.clone()));
         Ok(OpenFile {
-            writer,
+            tx,
+            task,
             path,
             rows: 0,
         })
@@ -220,14 +294,8 @@ impl ParquetTxn {
             return Ok(());
         };
         let path = f.path.clone();
-        f.writer
-            .close()
-            .await
-            .map_err(|source| SinkError::Parquet {
-                table: table.name.to_string(),
-                path: path.to_string(),
-                source,
-            })?;
+        drop(f.tx);
+        encoder_result(f.task, table.name, &path).await?;
         let meta = self
             .store
             .head(&path)
@@ -247,8 +315,10 @@ impl ParquetTxn {
     /// Deletes everything this run wrote (best effort).
     async fn remove_written(&mut self) {
         for (_, f) in self.open.drain() {
-            let mut inner = f.writer.into_inner();
-            let _ = inner.abort().await;
+            // An encoder that already failed has aborted its upload itself.
+            let _ = f.tx.send(Encode::Abort).await;
+            drop(f.tx);
+            let _ = f.task.await;
         }
         for (t, _) in &self.run.tables {
             let prefix = self.run_prefix(t.name);
@@ -401,14 +471,21 @@ impl SinkTransaction for ParquetTxn {
             let Some(f) = self.open.get_mut(table.name) else {
                 return Ok(());
             };
-            f.writer
-                .write(&batch)
-                .await
-                .map_err(|source| SinkError::Parquet {
-                    table: table.name.to_string(),
-                    path: f.path.to_string(),
-                    source,
+            let permit =
+                self.in_flight.clone().acquire_owned().await.map_err(|_| {
+                    SinkError::Other("the Parquet encoders were shut down".to_string())
                 })?;
+            if f.tx.send(Encode::Batch(batch, permit)).await.is_err() {
+                // The encoder stopped on an error: that error is the answer.
+                if let Some(f) = self.open.remove(table.name) {
+                    encoder_result(f.task, table.name, &f.path).await?;
+                    return Err(SinkError::Other(format!(
+                        "the encoder of file `{}` of table `{}` stopped",
+                        f.path, table.name
+                    )));
+                }
+                return Ok(());
+            }
             f.rows += rows;
             f.rows >= self.config.file_rows
         };

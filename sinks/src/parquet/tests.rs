@@ -225,3 +225,53 @@ async fn conformance_carry_forward() {
     let dir = TempDir::new().unwrap();
     conformance::check_partial_scope_is_not_doubled(&sink(&dir), &Reader(dir.path().into())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encoder_error_fails_the_run_naming_the_table_and_commits_nothing() {
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    let dir = TempDir::new().unwrap();
+    let s = sink(&dir);
+    let def = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
+    let run = crate::RunInfo {
+        run_id: "20260102T030405.000Z-00000009".into(),
+        started_at: chrono::Utc::now(),
+        tables: vec![(def, cloudtab_flatten::arrow_schema(def))],
+    };
+    let mut t = s.begin(&run).await.unwrap();
+    t.write(def, conformance::issues_batch(&run.run_id, &["a"]))
+        .await
+        .unwrap();
+    // A batch whose schema is not the file's: its encoder fails.
+    let wrong = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)])),
+        vec![Arc::new(Int64Array::from(vec![1, 2]))],
+    )
+    .unwrap();
+    let mut err = None;
+    for _ in 0..3 {
+        if let Err(e) = t.write(def, wrong.clone()).await {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = match err {
+        Some(e) => {
+            t.abort().await.unwrap();
+            e
+        }
+        None => t.commit().await.expect_err("the run must fail"),
+    };
+    let msg = err.to_string();
+    assert!(msg.contains("_issues"), "{msg}");
+    // Nothing committed, nothing left behind.
+    let store = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    assert!(latest_manifest(&store).await.unwrap().is_none());
+    let parquet: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .collect();
+    assert!(parquet.is_empty(), "{parquet:?}");
+}
