@@ -116,7 +116,7 @@ async fn run(scale: u64, flatteners: usize, batch_rows: usize) {
         (busy, t.elapsed(), info.bytes)
     });
     let fs = (0..flatteners)
-        .map(|_| Flattener::new(registry, ctx.clone(), batch_rows))
+        .map(|_| Flattener::new(registry, ctx.clone(), (batch_rows / flatteners).max(1)))
         .collect();
     let end = flatten_all(fs, item_rx, batch_tx).await;
     assert!(end.error.is_none() && !end.writer_gone);
@@ -125,7 +125,7 @@ async fn run(scale: u64, flatteners: usize, batch_rows: usize) {
     let total = all.elapsed().as_secs_f64();
     let counts = end.counts();
     println!(
-        "scale {scale}: {resources} resources, {} edges, {flatteners} flattener(s) of {batch_rows} rows; {total:.2} s wall \
+        "scale {scale}: {resources} resources, {} edges, {flatteners} flattener(s) sharing {batch_rows} rows; {total:.2} s wall \
          (flatteners busy {:.2} s, writer busy {:.2} s, commit {:.2} s); \
          {:.0} resources/s flatten + write; {:.1} MB of Parquet",
         counts.edges.values().sum::<u64>(),

@@ -3,8 +3,8 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use cloudtab_schema::{
-    resource_uid, ColumnType, Edge, EdgeType, Item, Registry, Resource, TableDef, Value,
-    BASE_COLUMNS, EDGES_TABLE, ISSUES_TABLE,
+    ColumnType, Edge, EdgeType, Item, Registry, Resource, TableDef, Uid, Value, BASE_COLUMNS,
+    EDGES_TABLE, ISSUES_TABLE,
 };
 
 use crate::builder::{ColumnBuilder, TableBuilder};
@@ -244,12 +244,13 @@ impl Flattener {
                 r.table
             )));
         }
-        let uid = resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id);
+        let uid = Uid::new(r.cloud, &r.account_id, &r.region, r.table, &r.id);
+        let uid = uid.as_str();
         tags_json(&r.tags, &mut self.scratch);
         self.tables[t].start_row();
         {
             let cols = &mut self.tables[t].columns;
-            text(&mut cols[0], Some(&uid));
+            text(&mut cols[0], Some(uid));
             text(&mut cols[1], Some(&self.ctx.run_id));
             if let ColumnBuilder::Time(b) = &mut cols[2] {
                 b.append_value(self.ctx.synced_at_micros);
@@ -269,7 +270,7 @@ impl Flattener {
             if let Err(reason) =
                 coerce::append(&mut self.tables[t].columns[i], v, &mut self.scratch)
             {
-                self.issue(def.name, def.columns[i].name, Some(&uid), v, &reason)?;
+                self.issue(def.name, def.columns[i].name, Some(uid), v, &reason)?;
             }
         }
         // Own columns: by position when the extractor kept the schema's
@@ -291,7 +292,7 @@ impl Flattener {
                 } else {
                     "column not in the table's schema"
                 };
-                self.issue(def.name, name, Some(&uid), v, reason)?;
+                self.issue(def.name, name, Some(uid), v, reason)?;
                 continue;
             };
             self.scratch_set[i] = true;
@@ -302,7 +303,7 @@ impl Flattener {
                 coerce::append(col, v, &mut self.scratch)
             };
             if let Err(reason) = res {
-                self.issue(def.name, own[i].name, Some(&uid), v, &reason)?;
+                self.issue(def.name, own[i].name, Some(uid), v, &reason)?;
             }
         }
         for i in 0..own.len() {

@@ -7,19 +7,51 @@ use sha2::{Digest, Sha256};
 /// It never depends on the name, so renaming a resource keeps its `_id`, and
 /// it is the same in every run, every sink and every cloudtab version.
 pub fn resource_uid(cloud: &str, account_id: &str, region: &str, kind: &str, id: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [cloud, account_id, region, kind, id] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    let digest = h.finalize();
-    let mut out = String::with_capacity(32);
-    for b in &digest[..16] {
+    Uid::new(cloud, account_id, region, kind, id)
+        .as_str()
+        .to_string()
+}
+
+/// A resource's `_id` (see [`resource_uid`]) held inline: making, copying
+/// and dropping one allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Uid([u8; 32]);
+
+impl Uid {
+    /// The `_id` of the resource of kind `kind` with native id `id`.
+    pub fn new(cloud: &str, account_id: &str, region: &str, kind: &str, id: &str) -> Uid {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+        let mut h = Sha256::new();
+        for part in [cloud, account_id, region, kind, id] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        let digest = h.finalize();
+        let mut out = [0u8; 32];
+        for (i, b) in digest[..16].iter().enumerate() {
+            out[2 * i] = HEX[(b >> 4) as usize];
+            out[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        Uid(out)
     }
-    out
+
+    /// The 32 hex characters.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::id::resource_uid;
+use crate::id::Uid;
 
 /// A value as an extractor read it, before the flattener types it.
 ///
@@ -104,17 +104,17 @@ impl EdgeType {
     }
 }
 
-/// A resource as the end of an edge: what identifies it, and its `_id`,
-/// computed once when the reference is made (on the extractor's thread),
-/// however many edges then name it.
+/// A resource as the end of an edge: its kind, native id and `_id`. The
+/// `_id` is computed once when the reference is made (on the extractor's
+/// thread), however many edges then name it; nothing else is kept, so that
+/// the references that edges carry by the million are cheap to move and
+/// drop.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResourceRef {
     table: &'static str,
     cloud: &'static str,
-    account_id: Arc<str>,
-    region: Arc<str>,
     id: String,
-    uid: Arc<str>,
+    uid: Uid,
 }
 
 impl ResourceRef {
@@ -127,12 +127,10 @@ impl ResourceRef {
         id: impl Into<String>,
     ) -> Self {
         let id = id.into();
-        let uid = Arc::from(resource_uid(cloud, &account_id, &region, table, &id));
+        let uid = Uid::new(cloud, &account_id, &region, table, &id);
         ResourceRef {
             table,
             cloud,
-            account_id,
-            region,
             id,
             uid,
         }
@@ -148,24 +146,14 @@ impl ResourceRef {
         self.cloud
     }
 
-    /// Account id.
-    pub fn account_id(&self) -> &Arc<str> {
-        &self.account_id
-    }
-
-    /// Region, or `global`.
-    pub fn region(&self) -> &Arc<str> {
-        &self.region
-    }
-
     /// Native id.
     pub fn id(&self) -> &str {
         &self.id
     }
 
-    /// The resource's `_id` (see [`resource_uid`]).
+    /// The resource's `_id` (see [`crate::resource_uid`]).
     pub fn uid(&self) -> &str {
-        &self.uid
+        self.uid.as_str()
     }
 }
 

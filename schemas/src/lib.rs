@@ -33,7 +33,7 @@ pub use ddl::{
     SNAPSHOT_RUN_COLUMN,
 };
 pub use docs::markdown;
-pub use id::resource_uid;
+pub use id::{resource_uid, Uid};
 pub use item::{Edge, EdgeType, Item, Resource, ResourceRef, Value};
 pub use registry::Registry;
 pub use system::{EDGES_TABLE, ISSUES_TABLE, RUNS_TABLE, SCOPES_TABLE};

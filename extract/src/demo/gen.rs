@@ -203,7 +203,7 @@ impl Gen<'_> {
 
     /// The region's reference, made once per scope and region.
     fn region_ref(&mut self, region: &Arc<str>) -> ResourceRef {
-        if let Some(r) = self.region_refs.iter().find(|r| r.region() == region) {
+        if let Some(r) = self.region_refs.iter().find(|r| r.id() == &**region) {
             return r.clone();
         }
         let r = self.reference("aws_region", region, region);

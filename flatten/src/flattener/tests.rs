@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
-use cloudtab_schema::{EdgeType, Item, Registry, Resource, ResourceRef, Value};
+use cloudtab_schema::{resource_uid, EdgeType, Item, Registry, Resource, ResourceRef, Value};
 
 use super::*;
 

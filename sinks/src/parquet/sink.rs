@@ -142,8 +142,13 @@ impl Sink for ParquetSink {
                     .get("cloudtab.type")
                     .is_some_and(|t| t == "json");
                 if json || UNIQUE_COLUMNS.contains(&f.name().as_str()) {
+                    // Nor min/max statistics: no reader prunes on the range of
+                    // hashes, ARNs or JSON text, and computing it compares
+                    // every value.
+                    let col = ColumnPath::from(f.name().as_str());
                     props = props
-                        .set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
+                        .set_column_dictionary_enabled(col.clone(), false)
+                        .set_column_statistics_enabled(col, EnabledStatistics::None);
                 }
             }
         }
