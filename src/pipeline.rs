@@ -60,9 +60,11 @@ pub struct Outcome {
     pub scopes: Vec<ScopeReport>,
     /// One per sink: its description and what it committed.
     pub commits: Vec<(String, CommitInfo)>,
-    /// Time spent flattening items into batches.
+    /// Time spent flattening items into batches, summed over the
+    /// flatteners (which run side by side, one per core).
     pub flatten_time: Duration,
-    /// Time spent writing batches into the sinks (commit not included).
+    /// Time the writer spent handing batches to the sinks (commit not
+    /// included; a sink may go on encoding or loading on tasks of its own).
     pub write_time: Duration,
 }
 
