@@ -209,10 +209,7 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
     // the previous snapshot; then the run tables close the snapshot.
     let done = async {
         let carried = carry_forward(&mut txns, &scopes).await?;
-        let mut counts = TableCounts::default();
-        for f in &flatteners {
-            counts.add(&f.counts());
-        }
+        let counts = TableCounts::total(&flatteners);
         let run_tables = &mut flatteners[0];
         add_run_tables(run_tables, config, &run, &scopes, &carried, &counts)?;
         for (table, batch) in run_tables.finish()? {
@@ -243,13 +240,7 @@ pub async fn sync(config: &Config, progress: Arc<dyn Progress>) -> Result<Outcom
         run_id,
         started_at,
         duration: clock.elapsed(),
-        counts: {
-            let mut counts = TableCounts::default();
-            for f in &flatteners {
-                counts.add(&f.counts());
-            }
-            counts
-        },
+        counts: TableCounts::total(&flatteners),
         scopes,
         commits,
         flatten_time,

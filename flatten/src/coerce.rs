@@ -66,9 +66,7 @@ pub(crate) fn append_json(
         Value::Text(s) => return append_serialised(t, s.as_str(), scratch),
         Value::Bool(x) => t.append_value(if *x { "true" } else { "false" }),
         Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => {
-            scratch.clear();
-            let _ = std::io::Write::write_fmt(scratch, format_args!("{n}"));
-            t.append_value(String::from_utf8_lossy(scratch));
+            return append_serialised(t, n, scratch)
         }
         Value::Float(f) => match serde_json::Number::from_f64(*f) {
             Some(n) => return append_serialised(t, &n, scratch),

@@ -39,6 +39,15 @@ pub struct TableCounts {
 }
 
 impl TableCounts {
+    /// The counts of all the flatteners of one run, added up.
+    pub fn total<'a>(flatteners: impl IntoIterator<Item = &'a Flattener>) -> TableCounts {
+        let mut total = TableCounts::default();
+        for f in flatteners {
+            total.add(&f.counts());
+        }
+        total
+    }
+
     /// Adds `other` (the counts of another flattener of the same run).
     pub fn add(&mut self, other: &TableCounts) {
         for (t, n) in &other.rows {

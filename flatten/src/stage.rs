@@ -37,11 +37,7 @@ pub struct StageEnd {
 impl StageEnd {
     /// Counts of every flattener added up.
     pub fn counts(&self) -> TableCounts {
-        let mut total = TableCounts::default();
-        for f in &self.flatteners {
-            total.add(&f.counts());
-        }
-        total
+        TableCounts::total(&self.flatteners)
     }
 }
 
@@ -101,42 +97,42 @@ async fn one_flattener(
     batches: mpsc::Sender<Batch>,
 ) -> OneEnd {
     let mut busy = Duration::ZERO;
-    let stop = |error, writer_gone, f, busy| OneEnd {
-        flattener: f,
-        busy,
-        error,
-        writer_gone,
-    };
+    let mut error = None;
+    let mut writer_gone = false;
     loop {
         let chunk = items.lock().await.recv().await;
         let Some(chunk) = chunk else { break };
         let t = Instant::now();
-        let mut failed = None;
         for item in chunk {
             if let Err(e) = f.push(item) {
-                failed = Some(e);
+                error = Some(e);
                 break;
             }
         }
         busy += t.elapsed();
-        if let Some(e) = failed {
-            items.lock().await.close();
-            return stop(Some(e), false, f, busy);
+        if error.is_none() {
+            writer_gone = !send(f.take_ready().collect(), &batches).await;
         }
-        if !send(f.take_ready().collect(), &batches).await {
+        if error.is_some() || writer_gone {
+            // Stop the extractors; the other flatteners drain what is queued.
             items.lock().await.close();
-            return stop(None, true, f, busy);
+            break;
         }
     }
-    let t = Instant::now();
-    let last = f.finish();
-    busy += t.elapsed();
-    match last {
-        Ok(last) => {
-            let gone = !send(last, &batches).await;
-            stop(None, gone, f, busy)
+    if error.is_none() && !writer_gone {
+        let t = Instant::now();
+        let last = f.finish();
+        busy += t.elapsed();
+        match last {
+            Ok(last) => writer_gone = !send(last, &batches).await,
+            Err(e) => error = Some(e),
         }
-        Err(e) => stop(Some(e), false, f, busy),
+    }
+    OneEnd {
+        flattener: f,
+        busy,
+        error,
+        writer_gone,
     }
 }
 

@@ -472,32 +472,31 @@ impl SinkTransaction for ParquetTxn {
             self.open.insert(table.name, f);
         }
         let rows = batch.num_rows() as u64;
-        let full = {
-            let Some(f) = self.open.get_mut(table.name) else {
-                return Ok(());
-            };
-            let permit =
-                self.in_flight.clone().acquire_owned().await.map_err(|_| {
-                    SinkError::Other("the Parquet encoders were shut down".to_string())
-                })?;
-            if f.tx.send(Encode::Batch(batch, permit)).await.is_err() {
-                // The encoder stopped on an error: that error is the answer.
-                if let Some(f) = self.open.remove(table.name) {
-                    encoder_result(f.task, table.name, &f.path).await?;
-                    return Err(SinkError::Other(format!(
-                        "the encoder of file `{}` of table `{}` stopped",
-                        f.path, table.name
-                    )));
-                }
-                return Ok(());
-            }
-            f.rows += rows;
-            f.rows >= self.config.file_rows
+        let permit = self
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SinkError::Other("the Parquet encoders were shut down".to_string()))?;
+        let Some(f) = self.open.get_mut(table.name) else {
+            return Ok(());
         };
-        if full {
-            self.close_file(table).await?;
+        if f.tx.send(Encode::Batch(batch, permit)).await.is_ok() {
+            f.rows += rows;
+            if f.rows >= self.config.file_rows {
+                self.close_file(table).await?;
+            }
+            return Ok(());
         }
-        Ok(())
+        // The encoder stopped on an error: that error is the answer.
+        let Some(f) = self.open.remove(table.name) else {
+            return Ok(());
+        };
+        encoder_result(f.task, table.name, &f.path).await?;
+        Err(SinkError::Other(format!(
+            "the encoder of file `{}` of table `{}` stopped",
+            f.path, table.name
+        )))
     }
 
     async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError> {
