@@ -372,7 +372,7 @@ fn add_run_tables(
             micros(Utc::now()),
             Value::from(if failed == 0 { "ok" } else { "partial" }),
             Value::from(env!("CARGO_PKG_VERSION")),
-            Value::Json(config.options_json()),
+            Value::json(config.options_json()),
             Value::Int(counts.resources as i64),
             Value::Int(counts.edges.values().sum::<u64>() as i64),
             Value::Int(counts.issues as i64),

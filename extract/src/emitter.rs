@@ -90,8 +90,8 @@ impl Emitter {
         edge_type: EdgeType,
     ) -> Result<(), PipelineClosed> {
         self.emit(Item::Edge(Edge {
-            from: from.clone(),
-            to: to.clone(),
+            from: *from,
+            to: *to,
             edge_type,
         }))
         .await

@@ -10,12 +10,7 @@ use crate::builder::ColumnBuilder;
 use crate::time::{self, TimeError};
 
 /// Appends `v` to `b`. `Err(reason)` means `NULL` was appended instead.
-/// `scratch` is a reusable buffer (for serialising JSON documents).
-pub(crate) fn append(
-    b: &mut ColumnBuilder,
-    v: &Value,
-    scratch: &mut Vec<u8>,
-) -> Result<(), String> {
+pub(crate) fn append(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
     if matches!(v, Value::Null) {
         b.append_null();
         return Ok(());
@@ -24,10 +19,11 @@ pub(crate) fn append(
         ColumnBuilder::Text(t) => {
             match v {
                 Value::Text(s) => t.append_value(s),
-                // A JSON string is its text; JSON `null` is NULL.
-                Value::Json(serde_json::Value::String(s)) => t.append_value(s),
-                Value::Json(serde_json::Value::Null) => t.append_null(),
-                Value::Json(j) => return append_serialised(t, j, scratch),
+                // A JSON string is its text, any other document its JSON.
+                Value::Json(j) => match j.to_value() {
+                    serde_json::Value::String(s) => t.append_value(s),
+                    _ => t.append_value(j.as_str()),
+                },
                 other => t.append_value(text_of(other).as_ref()),
             }
             Ok(())
@@ -50,19 +46,19 @@ pub(crate) fn append(
     r
 }
 
-/// Appends `v` to a JSON column: JSON documents are serialised (JSON `null`
-/// becomes SQL `NULL`), text becomes a JSON string.
+/// Appends `v` to a JSON column: JSON documents as they are, text as a JSON
+/// string.
 pub(crate) fn append_json(
     b: &mut ColumnBuilder,
     v: &Value,
     scratch: &mut Vec<u8>,
 ) -> Result<(), String> {
     let ColumnBuilder::Text(t) = b else {
-        return append(b, v, scratch);
+        return append(b, v);
     };
     match v {
-        Value::Null | Value::Json(serde_json::Value::Null) => t.append_null(),
-        Value::Json(j) => return append_serialised(t, j, scratch),
+        Value::Null => t.append_null(),
+        Value::Json(j) => t.append_value(j.as_str()),
         Value::Text(s) => return append_serialised(t, s.as_str(), scratch),
         Value::Bool(x) => t.append_value(if *x { "true" } else { "false" }),
         Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => {
@@ -110,7 +106,7 @@ pub(crate) fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
         Value::Bool(b) => if *b { "true" } else { "false" }.into(),
         Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => n.to_string().into(),
         Value::Float(f) => f.to_string().into(),
-        Value::Json(j) => j.to_string().into(),
+        Value::Json(j) => j.as_str().into(),
         Value::Timestamp { secs, nanos } => {
             let mut s = String::new();
             let _ = write!(s, "{secs}.{nanos:09}");
@@ -130,9 +126,12 @@ fn to_i64(v: &Value) -> Result<i64, String> {
             .trim()
             .parse::<i64>()
             .map_err(|_| "text is not an integer".into()),
-        Value::Json(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| "JSON number is not a 64-bit integer".into()),
+        Value::Json(j) => match j.to_value() {
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| "JSON number is not a 64-bit integer".into()),
+            _ => Err("JSON value is not an integer".into()),
+        },
         _ => Err("value is not an integer".into()),
     }
 }
@@ -145,9 +144,12 @@ fn to_f64(v: &Value) -> Result<f64, String> {
             .trim()
             .parse::<f64>()
             .map_err(|_| "text is not a number".into()),
-        Value::Json(serde_json::Value::Number(n)) => {
-            n.as_f64().ok_or_else(|| "JSON number out of range".into())
-        }
+        Value::Json(j) => match j.to_value() {
+            serde_json::Value::Number(n) => {
+                n.as_f64().ok_or_else(|| "JSON number out of range".into())
+            }
+            _ => Err("JSON value is not a number".into()),
+        },
         _ => Err("value is not a number".into()),
     }
 }
@@ -162,7 +164,10 @@ fn to_bool(v: &Value) -> Result<bool, String> {
             "false" => Ok(false),
             _ => Err("text is not `true` or `false`".into()),
         },
-        Value::Json(serde_json::Value::Bool(b)) => Ok(*b),
+        Value::Json(j) => match j.to_value() {
+            serde_json::Value::Bool(b) => Ok(b),
+            _ => Err("JSON value is not a boolean".into()),
+        },
         _ => Err("value is not a boolean".into()),
     }
 }
@@ -176,10 +181,13 @@ pub(crate) fn to_micros(v: &Value) -> Result<i64, TimeError> {
         Value::Int(n) => time::from_epoch_guess(*n),
         Value::Float(f) => time::from_epoch_float(*f),
         Value::Text(s) => time::parse_text(s),
-        Value::Json(serde_json::Value::String(s)) => time::parse_text(s),
-        Value::Json(serde_json::Value::Number(n)) => match n.as_i64() {
-            Some(i) => time::from_epoch_guess(i),
-            None => time::from_epoch_float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Json(j) => match j.to_value() {
+            serde_json::Value::String(s) => time::parse_text(&s),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => time::from_epoch_guess(i),
+                None => time::from_epoch_float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            _ => Err(TimeError::Malformed("value is not a time")),
         },
         _ => Err(TimeError::Malformed("value is not a time")),
     }

@@ -228,7 +228,7 @@ impl Flattener {
             let res = if col.ty == ColumnType::Json {
                 coerce::append_json(b, v, &mut self.scratch)
             } else {
-                coerce::append(b, v, &mut self.scratch)
+                coerce::append(b, v)
             };
             if let Err(reason) = res {
                 self.issue(def.name, col.name, None, v, &reason)?;
@@ -255,7 +255,6 @@ impl Flattener {
         }
         let uid = Uid::new(r.cloud, &r.account_id, &r.region, r.table, &r.id);
         let uid = uid.as_str();
-        tags_json(&r.tags, &mut self.scratch);
         self.tables[t].start_row();
         {
             let cols = &mut self.tables[t].columns;
@@ -272,13 +271,10 @@ impl Flattener {
             text(&mut cols[8], Some(&r.id));
             text(&mut cols[9], r.name.as_deref());
             text(&mut cols[10], r.arn.as_deref());
-            // Built from `&str`s and ASCII only: always UTF-8.
-            text(&mut cols[14], std::str::from_utf8(&self.scratch).ok());
+            text(&mut cols[14], Some(r.tags.as_json()));
         }
         for (i, v) in [(11, &r.ctime), (12, &r.mtime), (13, &r.atime)] {
-            if let Err(reason) =
-                coerce::append(&mut self.tables[t].columns[i], v, &mut self.scratch)
-            {
+            if let Err(reason) = coerce::append(&mut self.tables[t].columns[i], v) {
                 self.issue(def.name, def.columns[i].name, Some(uid), v, &reason)?;
             }
         }
@@ -309,7 +305,7 @@ impl Flattener {
             let res = if own[i].ty == ColumnType::Json {
                 coerce::append_json(col, v, &mut self.scratch)
             } else {
-                coerce::append(col, v, &mut self.scratch)
+                coerce::append(col, v)
             };
             if let Err(reason) = res {
                 self.issue(def.name, own[i].name, Some(uid), v, &reason)?;
@@ -389,58 +385,6 @@ fn text(b: &mut ColumnBuilder, v: Option<&str>) {
     } else {
         b.append_null();
     }
-}
-
-/// Tags as a JSON object; a key given twice keeps its last value.
-fn tags_json(tags: &[(String, String)], out: &mut Vec<u8>) {
-    out.clear();
-    out.push(b'{');
-    let mut first = true;
-    for (i, (k, v)) in tags.iter().enumerate() {
-        if tags[i + 1..].iter().any(|(k2, _)| k2 == k) {
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        json_string(k, out);
-        out.push(b':');
-        json_string(v, out);
-    }
-    out.push(b'}');
-}
-
-/// `s` as a JSON string. Runs of bytes that need no escape are copied in
-/// one go; bytes of multi-byte UTF-8 characters never need one.
-fn json_string(s: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 15) as usize],
-            ],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escaped);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -177,7 +177,7 @@ mod tests {
             ctime: Value::Text("not a time".into()),
             mtime: Value::Null,
             atime: Value::Null,
-            tags: vec![],
+            tags: Default::default(),
             values: vec![],
         }))
     }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::id::Uid;
+use crate::json::{JsonText, Tags};
 
 /// A value as an extractor read it, before the flattener types it.
 ///
@@ -23,8 +24,8 @@ pub enum Value {
     /// Text. In a timestamp column it is parsed as ISO 8601 / RFC 3339 or
     /// as an epoch number; in a JSON column it becomes a JSON string.
     Text(String),
-    /// A JSON document; JSON `null` becomes SQL `NULL`.
-    Json(serde_json::Value),
+    /// A JSON document, already serialised (see [`Value::json`]).
+    Json(JsonText),
     /// Epoch seconds, where the API documents them as such (SQS).
     EpochSeconds(i64),
     /// Epoch milliseconds, where the API documents them as such (Lambda,
@@ -49,6 +50,12 @@ impl Value {
     /// `Int` for `Some`, `Null` for `None`.
     pub fn int_opt(v: Option<i64>) -> Value {
         v.map_or(Value::Null, Value::Int)
+    }
+
+    /// A JSON document, serialised now; JSON `null` becomes `Null` (SQL
+    /// `NULL`).
+    pub fn json(v: serde_json::Value) -> Value {
+        JsonText::new(&v).map_or(Value::Null, Value::Json)
     }
 
     /// `Bool` for `Some`, `Null` for `None`.
@@ -104,16 +111,15 @@ impl EdgeType {
     }
 }
 
-/// A resource as the end of an edge: its kind, native id and `_id`. The
-/// `_id` is computed once when the reference is made (on the extractor's
-/// thread), however many edges then name it; nothing else is kept, so that
-/// the references that edges carry by the million are cheap to move and
-/// drop.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A resource as the end of an edge: its kind and its `_id`. The `_id` is
+/// computed once when the reference is made (on the extractor's task),
+/// however many edges then name it. A reference holds no heap memory, so
+/// the edges that carry them by the million are moved and dropped for free;
+/// an extractor that needs the native id again keeps it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResourceRef {
     table: &'static str,
     cloud: &'static str,
-    id: String,
     uid: Uid,
 }
 
@@ -124,16 +130,10 @@ impl ResourceRef {
         cloud: &'static str,
         account_id: Arc<str>,
         region: Arc<str>,
-        id: impl Into<String>,
+        id: impl AsRef<str>,
     ) -> Self {
-        let id = id.into();
-        let uid = Uid::new(cloud, &account_id, &region, table, &id);
-        ResourceRef {
-            table,
-            cloud,
-            id,
-            uid,
-        }
+        let uid = Uid::new(cloud, &account_id, &region, table, id.as_ref());
+        ResourceRef { table, cloud, uid }
     }
 
     /// Table (kind) of the resource, e.g. `aws_ec2_volume`.
@@ -144,11 +144,6 @@ impl ResourceRef {
     /// Cloud, e.g. `aws`.
     pub fn cloud(&self) -> &'static str {
         self.cloud
-    }
-
-    /// Native id.
-    pub fn id(&self) -> &str {
-        &self.id
     }
 
     /// The resource's `_id` (see [`crate::resource_uid`]).
@@ -185,7 +180,7 @@ pub struct Resource {
     /// Last use / access time.
     pub atime: Value,
     /// Tags, in API order.
-    pub tags: Vec<(String, String)>,
+    pub tags: Tags,
     /// The kind's own columns by name; columns left out are `NULL`.
     pub values: Vec<(&'static str, Value)>,
 }
@@ -198,13 +193,13 @@ impl Resource {
             self.cloud,
             self.account_id.clone(),
             self.region.clone(),
-            self.id.clone(),
+            &self.id,
         )
     }
 }
 
 /// A directed relationship between two resources.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
     /// Start of the edge.
     pub from: ResourceRef,

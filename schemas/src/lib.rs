@@ -11,8 +11,12 @@
 //!
 //! The crate also holds the values that flow between stages ([`Item`],
 //! [`Resource`], [`Edge`], [`Value`]), because extractors produce them and
-//! the flattener consumes them, and neither may depend on the other. It does
-//! not depend on Arrow: extractors stay free of it.
+//! the flattener consumes them, and neither may depend on the other. Nested
+//! documents and tags travel as JSON text ([`JsonText`], [`Tags`]), made by
+//! the extractor that read them, and edges name their ends by kind and `_id`
+//! only ([`ResourceRef`]), so what crosses the item channel by the million
+//! is cheap to move and to drop. The crate does not depend on Arrow:
+//! extractors stay free of it.
 
 #![warn(missing_docs)]
 
@@ -22,6 +26,7 @@ mod ddl;
 mod docs;
 mod id;
 mod item;
+mod json;
 mod registry;
 mod system;
 mod table;
@@ -35,6 +40,7 @@ pub use ddl::{
 pub use docs::markdown;
 pub use id::{resource_uid, Uid};
 pub use item::{Edge, EdgeType, Item, Resource, ResourceRef, Value};
+pub use json::{JsonText, Tags};
 pub use registry::Registry;
 pub use system::{EDGES_TABLE, ISSUES_TABLE, RUNS_TABLE, SCOPES_TABLE};
 pub use table::{TableDef, TableKind, BASE_COLUMNS};

@@ -177,7 +177,7 @@ pub fn queue_batches(
             ctime: Value::EpochSeconds(1_700_000_000),
             mtime: Value::Null,
             atime: Value::Null,
-            tags: vec![],
+            tags: Default::default(),
             values: vec![("delay_seconds", Value::Int(0))],
         };
         let region_ref = cloudtab_schema::ResourceRef::new(

@@ -1,7 +1,7 @@
 //! Small conversions from SDK values to cloudtab values.
 
 use aws_smithy_types::DateTime;
-use cloudtab_schema::Value;
+use cloudtab_schema::{Tags, Value};
 
 /// An SDK date-time as an exact instant; `NULL` when absent.
 pub(crate) fn time(t: Option<&DateTime>) -> Value {
@@ -63,11 +63,11 @@ pub(crate) fn boolean(v: Option<bool>) -> Value {
 pub(crate) fn json_text(s: Option<&str>) -> Value {
     let Some(s) = s else { return Value::Null };
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(s) {
-        return Value::Json(v);
+        return Value::json(v);
     }
     let decoded = percent_decode(s);
     match serde_json::from_str::<serde_json::Value>(&decoded) {
-        Ok(v) => Value::Json(v),
+        Ok(v) => Value::json(v),
         Err(_) => Value::Text(s.to_string()),
     }
 }
@@ -96,16 +96,25 @@ fn percent_decode(s: &str) -> String {
 /// `Name` tag.
 pub(crate) fn tags<'a>(
     pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
-) -> (Vec<(String, String)>, Option<String>) {
-    let tags: Vec<(String, String)> = pairs
+) -> (Tags, Option<String>) {
+    let pairs: Vec<(&str, &str)> = pairs
         .into_iter()
-        .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or("").to_string())))
+        .filter_map(|(k, v)| Some((k?, v.unwrap_or(""))))
         .collect();
-    let name = tags
+    let name = pairs
         .iter()
-        .find(|(k, _)| k == "Name")
-        .map(|(_, v)| v.clone());
-    (tags, name)
+        .rev()
+        .find(|(k, _)| *k == "Name")
+        .map(|(_, v)| v.to_string());
+    (Tags::new(&pairs), name)
+}
+
+/// Tags an API returns as a map, sorted by key (a map has no order of
+/// its own).
+pub(crate) fn map_tags(m: Option<&std::collections::HashMap<String, String>>) -> Tags {
+    let mut t: Vec<(&String, &String)> = m.map(|m| m.iter().collect()).unwrap_or_default();
+    t.sort();
+    Tags::new(&t)
 }
 
 /// The role name an IAM role ARN ends with (`arn:aws:iam::1:role/path/name`
@@ -135,7 +144,7 @@ mod tests {
         for s in [plain, encoded] {
             assert_eq!(
                 json_text(Some(s)),
-                Value::Json(serde_json::json!({"Version": "2012-10-17"}))
+                Value::json(serde_json::json!({"Version": "2012-10-17"}))
             );
         }
         assert_eq!(json_text(Some("not json")), Value::Text("not json".into()));

@@ -6,21 +6,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_ec2::types::Tag;
-use cloudtab_schema::{EdgeType, ResourceRef, Value};
+use cloudtab_schema::{EdgeType, ResourceRef, Tags, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, ScopeClients};
 use super::convert::{boolean, gib_bytes, int, json_time, mib_bytes, tags, text, time};
 use super::{Failure, Writer};
 
-pub(crate) fn ec2_tags(t: &[Tag]) -> (Vec<(String, String)>, Option<String>) {
+pub(crate) fn ec2_tags(t: &[Tag]) -> (Tags, Option<String>) {
     tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
     let region: Arc<str> = w.region.clone();
     let rr = w.region_ref(&region);
-    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, &region, id.to_string());
+    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, &region, id);
 
     pages!(
         "ec2:DescribeVpcs",
@@ -50,7 +50,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     ),
                     ("dhcp_options_id", text(v.dhcp_options_id())),
                     ("owner_id", text(v.owner_id())),
-                    ("cidr_block_association_set", Value::Json(json!(cidrs))),
+                    ("cidr_block_association_set", Value::json(json!(cidrs))),
                 ];
                 let vr = w.put(row).await?;
                 w.edge(&rr, &vr, EdgeType::Default).await?;
@@ -117,11 +117,11 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     ("owner_id", text(g.owner_id())),
                     (
                         "ip_permissions",
-                        Value::Json(permissions(g.ip_permissions())),
+                        Value::json(permissions(g.ip_permissions())),
                     ),
                     (
                         "ip_permissions_egress",
-                        Value::Json(permissions(g.ip_permissions_egress())),
+                        Value::json(permissions(g.ip_permissions_egress())),
                     ),
                 ];
                 let gr = w.put(row).await?;
@@ -207,8 +207,8 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                             "iam_instance_profile_arn",
                             text(i.iam_instance_profile().and_then(|p| p.arn())),
                         ),
-                        ("security_groups", Value::Json(json!(sgs))),
-                        ("block_device_mappings", Value::Json(json!(bdm))),
+                        ("security_groups", Value::json(json!(sgs))),
+                        ("block_device_mappings", Value::json(json!(bdm))),
                     ];
                     let ir = w.put(row).await?;
                     w.edge(&rr, &ir, EdgeType::Default).await?;
@@ -224,10 +224,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     }
                     for m in i.block_device_mappings() {
                         if let Some(vid) = m.ebs().and_then(|e| e.volume_id()) {
-                            attached
-                                .entry(vid.to_string())
-                                .or_default()
-                                .push(ir.clone());
+                            attached.entry(vid.to_string()).or_default().push(ir);
                         }
                     }
                     if let Some(t) = i.instance_type() {
@@ -291,7 +288,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     ("kms_key_id", text(v.kms_key_id())),
                     ("snapshot_id", text(v.snapshot_id())),
                     ("multi_attach_enabled", boolean(v.multi_attach_enabled())),
-                    ("attachments", Value::Json(json!(atts))),
+                    ("attachments", Value::json(json!(atts))),
                 ];
                 let vr = w.put(row).await?;
                 w.edge(&rr, &vr, EdgeType::Default).await?;
@@ -401,7 +398,7 @@ async fn instance_types(
                             mib_bytes(t.memory_info().and_then(|m| m.size_in_mib())),
                         ),
                         ("current_generation", boolean(t.current_generation())),
-                        ("architectures", Value::Json(json!(archs))),
+                        ("architectures", Value::json(json!(archs))),
                         ("hypervisor", text(t.hypervisor().map(|h| h.as_str()))),
                         (
                             "network_performance",

@@ -17,7 +17,7 @@ pub(crate) async fn extract(
     region: &Arc<str>,
     rr: &ResourceRef,
 ) -> Result<(), Failure> {
-    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id.to_string());
+    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id);
     pages!(
         "ec2:DescribeLaunchTemplates",
         c.ec2
@@ -78,12 +78,12 @@ pub(crate) async fn extract(
                     ("service_name", text(e.service_name())),
                     ("state", text(e.state().map(|s| s.as_str()))),
                     ("policy_document", json_text(e.policy_document())),
-                    ("route_table_ids", Value::Json(json!(e.route_table_ids()))),
-                    ("subnet_ids", Value::Json(json!(e.subnet_ids()))),
-                    ("security_group_ids", Value::Json(json!(groups))),
+                    ("route_table_ids", Value::json(json!(e.route_table_ids()))),
+                    ("subnet_ids", Value::json(json!(e.subnet_ids()))),
+                    ("security_group_ids", Value::json(json!(groups))),
                     (
                         "network_interface_ids",
-                        Value::Json(json!(e.network_interface_ids())),
+                        Value::json(json!(e.network_interface_ids())),
                     ),
                     ("private_dns_enabled", boolean(e.private_dns_enabled())),
                     ("requester_managed", boolean(e.requester_managed())),

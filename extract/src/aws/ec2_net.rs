@@ -18,7 +18,7 @@ pub(crate) async fn extract(
     region: &Arc<str>,
     rr: &ResourceRef,
 ) -> Result<(), Failure> {
-    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id.to_string());
+    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id);
     pages!(
         "ec2:DescribeNetworkInterfaces",
         c.ec2
@@ -59,7 +59,7 @@ pub(crate) async fn extract(
                         "public_ip",
                         text(n.association().and_then(|a| a.public_ip())),
                     ),
-                    ("groups", Value::Json(json!(groups))),
+                    ("groups", Value::json(json!(groups))),
                 ];
                 let nr = w.put(row).await?;
                 w.edge(rr, &nr, EdgeType::Default).await?;
@@ -154,7 +154,7 @@ pub(crate) async fn extract(
                     .collect();
                 row.values = vec![
                     ("owner_id", text(g.owner_id())),
-                    ("attachments", Value::Json(json!(atts))),
+                    ("attachments", Value::json(json!(atts))),
                 ];
                 let gr = w.put(row).await?;
                 w.edge(rr, &gr, EdgeType::Default).await?;
@@ -197,7 +197,7 @@ pub(crate) async fn extract(
                         "connectivity_type",
                         text(g.connectivity_type().map(|s| s.as_str())),
                     ),
-                    ("addresses", Value::Json(json!(addrs))),
+                    ("addresses", Value::json(json!(addrs))),
                 ];
                 let gr = w.put(row).await?;
                 w.edge(rr, &gr, EdgeType::Default).await?;
@@ -245,8 +245,8 @@ pub(crate) async fn extract(
                 row.values = vec![
                     ("vpc_id", text(t.vpc_id())),
                     ("owner_id", text(t.owner_id())),
-                    ("routes", Value::Json(json!(routes))),
-                    ("associations", Value::Json(json!(assocs))),
+                    ("routes", Value::json(json!(routes))),
+                    ("associations", Value::json(json!(assocs))),
                 ];
                 let tr = w.put(row).await?;
                 w.edge(rr, &tr, EdgeType::Default).await?;
@@ -295,8 +295,8 @@ pub(crate) async fn extract(
                     ("vpc_id", text(a.vpc_id())),
                     ("is_default", boolean(a.is_default())),
                     ("owner_id", text(a.owner_id())),
-                    ("entries", Value::Json(json!(entries))),
-                    ("associations", Value::Json(json!(assocs))),
+                    ("entries", Value::json(json!(entries))),
+                    ("associations", Value::json(json!(assocs))),
                 ];
                 let ar = w.put(row).await?;
                 w.edge(rr, &ar, EdgeType::Default).await?;
@@ -353,14 +353,14 @@ pub(crate) async fn extract(
                         text(i.root_device_type().map(|a| a.as_str())),
                     ),
                     ("description", text(i.description())),
-                    ("block_device_mappings", Value::Json(json!(bdm))),
+                    ("block_device_mappings", Value::json(json!(bdm))),
                 ];
                 let ir = w.put(row).await?;
                 w.edge(rr, &ir, EdgeType::Default).await?;
                 for m in i.block_device_mappings() {
                     if let Some(sid) = m.ebs().and_then(|e| e.snapshot_id()) {
                         // The image uses the snapshot: deregister it first.
-                        let sr = w.reference("aws_ec2_snapshot", region, sid.to_string());
+                        let sr = w.reference("aws_ec2_snapshot", region, sid);
                         w.edge(&ir, &sr, EdgeType::Default).await?;
                         w.edge(&sr, &ir, EdgeType::Delete).await?;
                     }

@@ -4,27 +4,17 @@
 //! cluster, `ListNodegroups` per cluster then `DescribeNodegroup` per node
 //! group. Tags come with the describe answers.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use cloudtab_schema::{EdgeType, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, error_code, ScopeClients};
-use super::convert::{gib_bytes, int, role_name, text, time};
+use super::convert::{gib_bytes, int, map_tags, role_name, text, time};
 use super::{Failure, Writer, GLOBAL};
 
 /// Most names a page of `ListClusters` / `ListNodegroups` may hold.
 const PAGE: i32 = 100;
-
-/// Tags of a describe answer, sorted by key.
-fn sorted(tags: Option<&HashMap<String, String>>) -> Vec<(String, String)> {
-    let mut t: Vec<(String, String)> = tags
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    t.sort();
-    t
-}
 
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
     let mut names = Vec::new();
@@ -63,7 +53,7 @@ async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(),
     row.name = Some(name.to_string());
     row.arn = k.arn().map(str::to_string);
     row.ctime = time(k.created_at());
-    row.tags = sorted(k.tags());
+    row.tags = map_tags(k.tags());
     let logging: Vec<_> = k
         .logging()
         .map(|l| l.cluster_logging())
@@ -88,11 +78,11 @@ async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(),
         ("vpc_id", text(vpc.and_then(|v| v.vpc_id()))),
         (
             "subnet_ids",
-            Value::Json(json!(vpc.map(|v| v.subnet_ids()).unwrap_or_default())),
+            Value::json(json!(vpc.map(|v| v.subnet_ids()).unwrap_or_default())),
         ),
         (
             "security_group_ids",
-            Value::Json(json!(vpc
+            Value::json(json!(vpc
                 .map(|v| v.security_group_ids())
                 .unwrap_or_default())),
         ),
@@ -110,7 +100,7 @@ async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(),
         ),
         (
             "public_access_cidrs",
-            Value::Json(json!(vpc
+            Value::json(json!(vpc
                 .map(|v| v.public_access_cidrs())
                 .unwrap_or_default())),
         ),
@@ -118,8 +108,8 @@ async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(),
             "oidc_issuer",
             text(k.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer())),
         ),
-        ("logging", Value::Json(json!(logging))),
-        ("encryption_config", Value::Json(json!(encryption))),
+        ("logging", Value::json(json!(logging))),
+        ("encryption_config", Value::json(json!(encryption))),
     ];
     let me = w.put(row).await?;
     w.edge(&rr, &me, EdgeType::Default).await?;
@@ -195,7 +185,7 @@ async fn nodegroup(
     row.arn = n.nodegroup_arn().map(str::to_string);
     row.ctime = time(n.created_at());
     row.mtime = time(n.modified_at());
-    row.tags = sorted(n.tags());
+    row.tags = map_tags(n.tags());
     let scaling = n.scaling_config();
     let taints: Vec<_> = n
         .taints()
@@ -236,18 +226,18 @@ async fn nodegroup(
         ("version", text(n.version())),
         ("release_version", text(n.release_version())),
         ("capacity_type", text(n.capacity_type().map(|s| s.as_str()))),
-        ("instance_types", Value::Json(json!(n.instance_types()))),
+        ("instance_types", Value::json(json!(n.instance_types()))),
         ("ami_type", text(n.ami_type().map(|s| s.as_str()))),
         ("disk_size_bytes", gib_bytes(n.disk_size())),
         ("min_size", int(scaling.and_then(|s| s.min_size()))),
         ("max_size", int(scaling.and_then(|s| s.max_size()))),
         ("desired_size", int(scaling.and_then(|s| s.desired_size()))),
         ("node_role", text(n.node_role())),
-        ("subnets", Value::Json(json!(n.subnets()))),
-        ("labels", Value::Json(serde_json::Value::Object(labels))),
-        ("taints", Value::Json(json!(taints))),
-        ("auto_scaling_groups", Value::Json(json!(asgs))),
-        ("health_issues", Value::Json(json!(issues))),
+        ("subnets", Value::json(json!(n.subnets()))),
+        ("labels", Value::json(serde_json::Value::Object(labels))),
+        ("taints", Value::json(json!(taints))),
+        ("auto_scaling_groups", Value::json(json!(asgs))),
+        ("health_issues", Value::json(json!(issues))),
     ];
     let me = w.put(row).await?;
     let rr = w.region_ref(&region);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cloudtab_schema::{EdgeType, Value};
+use cloudtab_schema::{EdgeType, Tags, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, ScopeClients};
@@ -13,7 +13,7 @@ use super::{Failure, Writer};
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
     let region: Arc<str> = w.region.clone();
     let rr = w.region_ref(&region);
-    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, &region, id.to_string());
+    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, &region, id);
     let mut all = Vec::new();
     pages!(
         "elasticloadbalancing:DescribeLoadBalancers",
@@ -60,8 +60,8 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     "ip_address_type",
                     text(lb.ip_address_type().map(|s| s.as_str())),
                 ),
-                ("availability_zones", Value::Json(json!(zones))),
-                ("security_groups", Value::Json(json!(lb.security_groups()))),
+                ("availability_zones", Value::json(json!(zones))),
+                ("security_groups", Value::json(json!(lb.security_groups()))),
             ];
             let lr = w.put(row).await?;
             w.edge(&rr, &lr, EdgeType::Default).await?;
@@ -102,7 +102,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                         ("load_balancer_arn", text(l.load_balancer_arn())),
                         ("protocol", text(l.protocol().map(|p| p.as_str()))),
                         ("port", int(l.port())),
-                        ("default_actions", Value::Json(json!(actions))),
+                        ("default_actions", Value::json(json!(actions))),
                     ];
                     let li = w.put(row).await?;
                     w.contains(&lr, &li).await?;
@@ -169,7 +169,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     ("vpc_id", text(g.vpc_id())),
                     (
                         "health_check",
-                        Value::Json(json!({
+                        Value::json(json!({
                             "Protocol": g.health_check_protocol().map(|p| p.as_str()),
                             "Path": g.health_check_path(),
                             "Port": g.health_check_port(),
@@ -178,9 +178,9 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     ),
                     (
                         "load_balancer_arns",
-                        Value::Json(json!(g.load_balancer_arns())),
+                        Value::json(json!(g.load_balancer_arns())),
                     ),
-                    ("targets", Value::Json(json!(targets))),
+                    ("targets", Value::json(json!(targets))),
                 ];
                 let tr = w.put(row).await?;
                 w.edge(&rr, &tr, EdgeType::Default).await?;
@@ -201,7 +201,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
 async fn tags_of(
     c: &ScopeClients,
     arns: &[String],
-) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, Failure> {
+) -> Result<std::collections::HashMap<String, Tags>, Failure> {
     let mut out = std::collections::HashMap::new();
     for chunk in arns.chunks(20) {
         let o = c

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_iam::types::EntityType;
-use cloudtab_schema::{EdgeType, Value};
+use cloudtab_schema::{EdgeType, Tags, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, ScopeClients};
@@ -16,7 +16,7 @@ use super::{Failure, Writer, GLOBAL};
 
 #[derive(Default)]
 struct Details {
-    tags: Vec<(String, String)>,
+    tags: Tags,
     last_used: Option<aws_smithy_types::DateTime>,
     last_used_region: Option<String>,
     /// ARNs of the managed policies attached.
@@ -94,7 +94,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             w.edge(&account, &gr, EdgeType::Default).await?;
             for arn in attached(g.attached_managed_policies()) {
                 if let Some(p) = own_policy(&arn, w.account_id()) {
-                    let pr = w.reference("aws_iam_policy", &global, p.to_string());
+                    let pr = w.reference("aws_iam_policy", &global, p);
                     w.edge(&gr, &pr, EdgeType::Default).await?;
                 }
             }
@@ -157,7 +157,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                 (
                     "permissions_boundary",
                     u.permissions_boundary().map_or(Value::Null, |b| {
-                        Value::Json(json!({
+                        Value::json(json!({
                             "PermissionsBoundaryType": b.permissions_boundary_type().map(|t| t.as_str()),
                             "PermissionsBoundaryArn": b.permissions_boundary_arn(),
                         }))
@@ -172,7 +172,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             }
             for arn in &d.policies {
                 if let Some(p) = own_policy(arn, w.account_id()) {
-                    let pr = w.reference("aws_iam_policy", &global, p.to_string());
+                    let pr = w.reference("aws_iam_policy", &global, p);
                     w.edge(&ur, &pr, EdgeType::Default).await?;
                 }
             }
@@ -226,7 +226,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             w.edge(&account, &rr, EdgeType::Default).await?;
             for arn in &d.policies {
                 if let Some(p) = own_policy(arn, w.account_id()) {
-                    let pr = w.reference("aws_iam_policy", &global, p.to_string());
+                    let pr = w.reference("aws_iam_policy", &global, p);
                     w.edge(&rr, &pr, EdgeType::Default).await?;
                 }
             }
@@ -255,12 +255,12 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     Value::Text(p.instance_profile_id().to_string()),
                 ),
                 ("path", Value::Text(p.path().to_string())),
-                ("roles", Value::Json(json!(roles))),
+                ("roles", Value::json(json!(roles))),
             ];
             let pr = w.put(row).await?;
             w.edge(&account, &pr, EdgeType::Default).await?;
             for role in roles {
-                let rr = w.reference("aws_iam_role", &global, role.to_string());
+                let rr = w.reference("aws_iam_role", &global, role);
                 w.edge(&rr, &pr, EdgeType::Default).await?;
             }
         }

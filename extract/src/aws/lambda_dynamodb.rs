@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use cloudtab_schema::{EdgeType, Value};
+use cloudtab_schema::{EdgeType, Tags, Value};
 use serde_json::json;
 
 use super::clients::{api_failure, error_code, ScopeClients};
-use super::convert::{boolean, mib_bytes, role_name, text, time};
+use super::convert::{boolean, map_tags, mib_bytes, role_name, text, time};
 use super::{Failure, Writer, GLOBAL};
 
 /// Functions (`ListFunctions`, 50 a page, the API's most) with their tags
@@ -30,18 +30,11 @@ pub(crate) async fn lambda(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), F
             };
             let tags = match f.function_arn() {
                 Some(arn) => match c.lambda.list_tags().resource(arn).send().await {
-                    Ok(o) => {
-                        let mut t: Vec<(String, String)> = o
-                            .tags()
-                            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                            .unwrap_or_default();
-                        t.sort();
-                        t
-                    }
+                    Ok(o) => map_tags(o.tags()),
                     Err(e) if error_code(&e) == Some("ResourceNotFoundException") => continue,
                     Err(e) => return Err(api_failure("lambda:ListTags", &e)),
                 },
-                None => Vec::new(),
+                None => Tags::default(),
             };
             let mut row = w.new_resource("aws_lambda_function", None, name);
             row.name = Some(name.to_string());
@@ -68,13 +61,13 @@ pub(crate) async fn lambda(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), F
                 ),
                 ("description", text(f.description())),
                 ("package_type", text(f.package_type().map(|p| p.as_str()))),
-                ("architectures", Value::Json(json!(archs))),
+                ("architectures", Value::json(json!(archs))),
                 ("version", text(f.version())),
             ];
             let fr = w.put(row).await?;
             w.edge(&rr, &fr, EdgeType::Default).await?;
             if let Some(role) = f.role().and_then(role_name) {
-                let ro = w.reference("aws_iam_role", &global, role.to_string());
+                let ro = w.reference("aws_iam_role", &global, role);
                 w.edge(&fr, &ro, EdgeType::Default).await?;
             }
         }
@@ -97,7 +90,7 @@ pub(crate) async fn dynamodb(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(),
                 Err(e) => return Err(api_failure("dynamodb:DescribeTable", &e)),
             };
             let Some(t) = d.table() else { continue };
-            let mut tags = Vec::new();
+            let mut tags = Tags::default();
             if let Some(arn) = t.table_arn() {
                 match c
                     .dynamodb
@@ -106,13 +99,7 @@ pub(crate) async fn dynamodb(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(),
                     .send()
                     .await
                 {
-                    Ok(o) => {
-                        tags = o
-                            .tags()
-                            .iter()
-                            .map(|t| (t.key().to_string(), t.value().to_string()))
-                            .collect()
-                    }
+                    Ok(o) => tags = o.tags().iter().map(|t| (t.key(), t.value())).collect(),
                     Err(e) if error_code(&e) == Some("ResourceNotFoundException") => continue,
                     Err(e) => return Err(api_failure("dynamodb:ListTagsOfResource", &e)),
                 }
@@ -144,7 +131,7 @@ pub(crate) async fn dynamodb(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(),
                             .map(|b| b.as_str()),
                     ),
                 ),
-                ("key_schema", Value::Json(json!(keys))),
+                ("key_schema", Value::json(json!(keys))),
                 (
                     "read_capacity_units",
                     throughput

@@ -36,7 +36,7 @@ mod sqs;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use cloudtab_schema::{EdgeType, Resource, ResourceRef, Value};
+use cloudtab_schema::{EdgeType, Resource, ResourceRef, Tags, Value};
 
 pub use config::{AwsAccount, AwsConfig, Regions, SERVICES};
 
@@ -280,7 +280,7 @@ impl Writer<'_> {
             ctime: Value::Null,
             mtime: Value::Null,
             atime: Value::Null,
-            tags: Vec::new(),
+            tags: Tags::default(),
             values: Vec::new(),
         }
     }
@@ -290,23 +290,19 @@ impl Writer<'_> {
         &self,
         table: &'static str,
         region: &Arc<str>,
-        id: impl Into<String>,
+        id: impl AsRef<str>,
     ) -> ResourceRef {
         ResourceRef::new(table, "aws", self.account.id.clone(), region.clone(), id)
     }
 
     /// The region's reference (regional resources hang off it).
     pub(crate) fn region_ref(&self, region: &Arc<str>) -> ResourceRef {
-        self.reference("aws_region", region, region.to_string())
+        self.reference("aws_region", region, region)
     }
 
     /// The account's reference.
     pub(crate) fn account_ref(&self) -> ResourceRef {
-        self.reference(
-            "aws_account",
-            &Arc::from(GLOBAL),
-            self.account.id.to_string(),
-        )
+        self.reference("aws_account", &Arc::from(GLOBAL), &self.account.id)
     }
 
     /// Sends a resource; returns its reference.

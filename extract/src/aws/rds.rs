@@ -33,7 +33,7 @@ fn security_groups(
         .iter()
         .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
         .collect();
-    (Value::Json(json!(json)), ids)
+    (Value::json(json!(json)), ids)
 }
 
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -93,7 +93,7 @@ async fn subnet_groups(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failu
                     ("description", text(g.db_subnet_group_description())),
                     ("vpc_id", text(g.vpc_id())),
                     ("status", text(g.subnet_group_status())),
-                    ("subnets", Value::Json(json!(subnets))),
+                    ("subnets", Value::json(json!(subnets))),
                 ];
                 let gr = w.put(row).await?;
                 w.edge(&rr, &gr, EdgeType::Default).await?;
@@ -189,17 +189,17 @@ async fn clusters(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
                     ("port", int(d.port())),
                     ("db_subnet_group_name", text(d.db_subnet_group())),
                     ("vpc_security_groups", sg_json),
-                    ("members", Value::Json(json!(members))),
+                    ("members", Value::json(json!(members))),
                     (
                         "availability_zones",
-                        Value::Json(json!(d.availability_zones())),
+                        Value::json(json!(d.availability_zones())),
                     ),
                     (
                         "backup_retention_period_days",
                         int(d.backup_retention_period()),
                     ),
                     ("deletion_protection", boolean(d.deletion_protection())),
-                    ("associated_roles", Value::Json(json!(roles))),
+                    ("associated_roles", Value::json(json!(roles))),
                     ("master_username", text(d.master_username())),
                 ];
                 let me = w.put(row).await?;
@@ -281,7 +281,7 @@ async fn instances(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> 
                         "read_replica_source",
                         text(d.read_replica_source_db_instance_identifier()),
                     ),
-                    ("associated_roles", Value::Json(json!(roles))),
+                    ("associated_roles", Value::json(json!(roles))),
                     ("master_username", text(d.master_username())),
                 ];
                 let me = w.put(row).await?;

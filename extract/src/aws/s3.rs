@@ -70,7 +70,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                 Attr::Value(o) => {
                     o.server_side_encryption_configuration()
                         .map_or(Value::Null, |c| {
-                            Value::Json(json!(c
+                            Value::json(json!(c
                                 .rules()
                                 .iter()
                                 .map(|r| {
@@ -96,7 +96,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                 Attr::Value(o) => o
                     .public_access_block_configuration()
                     .map_or(Value::Null, |p| {
-                        Value::Json(json!({
+                        Value::json(json!({
                             "BlockPublicAcls": p.block_public_acls(),
                             "IgnorePublicAcls": p.ignore_public_acls(),
                             "BlockPublicPolicy": p.block_public_policy(),

@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use cloudtab_schema::{EdgeType, Value};
 
 use super::clients::{api_failure, error_code, ScopeClients};
-use super::convert::{epoch_seconds_text, json_text};
+use super::convert::{epoch_seconds_text, json_text, map_tags};
 use super::{Failure, Writer};
 
 pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -79,9 +79,7 @@ fn queue(
     r.arn = get(QueueAttributeName::QueueArn).map(str::to_string);
     r.ctime = epoch(QueueAttributeName::CreatedTimestamp);
     r.mtime = epoch(QueueAttributeName::LastModifiedTimestamp);
-    let mut tags: Vec<(String, String)> = tags.into_iter().collect();
-    tags.sort();
-    r.tags = tags;
+    r.tags = map_tags(Some(&tags));
     use QueueAttributeName as Q;
     r.values = vec![
         ("url", Value::Text(url.to_string())),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use cloudtab_schema::{Edge, EdgeType, Item, Resource, ResourceRef, Value};
+use cloudtab_schema::{Edge, EdgeType, Item, Resource, ResourceRef, Tags, Value};
 use serde_json::json;
 
 use super::rng::{mix, Rng};
@@ -160,7 +160,7 @@ struct Gen<'a> {
     salt: u64,
     counter: u64,
     calls: u64,
-    region_refs: Vec<ResourceRef>,
+    region_refs: Vec<(Arc<str>, ResourceRef)>,
     emit: &'a mut dyn FnMut(Item),
 }
 
@@ -203,11 +203,11 @@ impl Gen<'_> {
 
     /// The region's reference, made once per scope and region.
     fn region_ref(&mut self, region: &Arc<str>) -> ResourceRef {
-        if let Some(r) = self.region_refs.iter().find(|r| r.id() == &**region) {
-            return r.clone();
+        if let Some((_, r)) = self.region_refs.iter().find(|(n, _)| n == region) {
+            return *r;
         }
         let r = self.reference("aws_region", region, region);
-        self.region_refs.push(r.clone());
+        self.region_refs.push((region.clone(), r));
         r
     }
 
@@ -229,7 +229,7 @@ impl Gen<'_> {
             ctime: Value::Null,
             mtime: Value::Null,
             atime: Value::Null,
-            tags: Vec::new(),
+            tags: Tags::default(),
             values: Vec::new(),
         }
     }
@@ -240,8 +240,8 @@ impl Gen<'_> {
 
     fn edge(&mut self, from: &ResourceRef, to: &ResourceRef, t: EdgeType) {
         (self.emit)(Item::Edge(Edge {
-            from: from.clone(),
-            to: to.clone(),
+            from: *from,
+            to: *to,
             edge_type: t,
         }));
     }
@@ -259,10 +259,10 @@ impl Gen<'_> {
 
     /// Tags as people write them: `owner` and `expires` sometimes missing,
     /// malformed or in the past; some values with quotes and unicode.
-    fn tags(&mut self, name: Option<&str>) -> Vec<(String, String)> {
-        let mut t = Vec::new();
+    fn tags(&mut self, name: Option<&str>) -> Tags {
+        let mut t: Vec<(&str, String)> = Vec::with_capacity(5);
         if let Some(n) = name {
-            t.push(("Name".to_string(), n.to_string()));
+            t.push(("Name", n.to_string()));
         }
         let r = self.rng.below(100);
         if r < 70 {
@@ -273,10 +273,10 @@ impl Gen<'_> {
                 "carol@example.com",
                 "dan.o'neil@example.com",
             ];
-            t.push(("owner".into(), self.rng.pick(&owners).to_string()));
+            t.push(("owner", self.rng.pick(&owners).to_string()));
         } else if r < 80 {
             let bad = ["", "TBD", "n/a", "\"Ops\" — ünïcødé 🚀", "someone"];
-            t.push(("owner".into(), self.rng.pick(&bad).to_string()));
+            t.push(("owner", self.rng.pick(&bad).to_string()));
         }
         let e = self.rng.below(100);
         if e < 35 {
@@ -288,21 +288,18 @@ impl Gen<'_> {
                     .pick(&["next week", "2026-13-45", "never", "31/12/2026"])
                     .to_string(),
             };
-            t.push(("expires".into(), v));
+            t.push(("expires", v));
         }
         t.push((
-            "env".into(),
+            "env",
             self.rng
                 .pick(&["prod", "staging", "dev", "test"])
                 .to_string(),
         ));
         if self.rng.chance(50) {
-            t.push((
-                "cost-center".into(),
-                format!("cc-{:04}", self.rng.below(40)),
-            ));
+            t.push(("cost-center", format!("cc-{:04}", self.rng.below(40))));
         }
-        t
+        Tags::new(&t)
     }
 
     fn account_scope(&mut self) {
@@ -411,7 +408,7 @@ impl Gen<'_> {
                 ("max_session_duration_seconds", Value::Int(3600)),
                 (
                     "assume_role_policy_document",
-                    Value::Json(
+                    Value::json(
                         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}),
                     ),
                 ),
@@ -457,7 +454,7 @@ impl Gen<'_> {
                 } else {
                     "aws:kms"
                 };
-                Value::Json(
+                Value::json(
                     json!({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algo}, "BucketKeyEnabled": algo == "aws:kms"}]}),
                 )
             } else {
@@ -470,7 +467,7 @@ impl Gen<'_> {
                 ("encryption", encryption),
                 (
                     "public_access_block",
-                    Value::Json(
+                    Value::json(
                         json!({"BlockPublicAcls": block, "IgnorePublicAcls": block, "BlockPublicPolicy": block, "RestrictPublicBuckets": block}),
                     ),
                 ),
@@ -507,7 +504,7 @@ impl Gen<'_> {
             q.mtime = Value::EpochSeconds(created + self.rng.below(100 * DAY as u64) as i64);
             q.tags = self.tags(None);
             let redrive = if self.rng.chance(20) {
-                Value::Json(
+                Value::json(
                     json!({"deadLetterTargetArn": format!("arn:aws:sqs:{region}:{}:dlq-{k:04}", self.account.id), "maxReceiveCount": 5}),
                 )
             } else {
@@ -558,8 +555,9 @@ impl Gen<'_> {
         let acct = self.account.id.clone();
         let zones = ["a", "b", "c"];
         let n_vpc = units.max(1);
-        let mut subnets: Vec<(ResourceRef, String)> = Vec::new();
-        let mut sgs: Vec<ResourceRef> = Vec::new();
+        // References with the native ids the demo writes into other rows.
+        let mut subnets: Vec<(ResourceRef, String, String)> = Vec::new();
+        let mut sgs: Vec<(ResourceRef, String)> = Vec::new();
         let mut vpcs: Vec<String> = Vec::new();
         for v in 0..n_vpc {
             let id = self.hex_id("vpc");
@@ -587,13 +585,14 @@ impl Gen<'_> {
                 ("owner_id", Value::Text(acct.to_string())),
                 (
                     "cidr_block_association_set",
-                    Value::Json(
+                    Value::json(
                         json!([{"CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}]),
                     ),
                 ),
             ];
             let vr = vpc.reference();
-            vpcs.push(vr.id().to_string());
+            let vpc_id = vpc.id.clone();
+            vpcs.push(vpc_id.clone());
             self.put(vpc);
             self.edge(&rr, &vr, EdgeType::Default);
             for (s, z) in zones.iter().enumerate() {
@@ -604,7 +603,7 @@ impl Gen<'_> {
                 sn.name = Some(format!("private-{z}"));
                 sn.tags = self.tags(sn.name.as_deref());
                 sn.values = vec![
-                    ("vpc_id", Value::Text(vr.id().to_string())),
+                    ("vpc_id", Value::Text(vpc_id.clone())),
                     (
                         "cidr_block",
                         Value::Text(format!("10.{}.{s}.0/24", v % 256)),
@@ -627,10 +626,11 @@ impl Gen<'_> {
                 ];
                 let zone = sn.zone.clone().unwrap_or_default();
                 let sr = sn.reference();
+                let subnet_id = sn.id.clone();
                 self.put(sn);
                 self.edge(&rr, &sr, EdgeType::Default);
                 self.contains(&vr, &sr);
-                subnets.push((sr, zone));
+                subnets.push((sr, zone, subnet_id));
             }
             for k in 0..3 {
                 let id = self.hex_id("sg");
@@ -642,7 +642,7 @@ impl Gen<'_> {
                 sg.name = Some(["default", "web", "db"][k].to_string());
                 let port = [0, 443, 5432][k];
                 sg.values = vec![
-                    ("vpc_id", Value::Text(vr.id().to_string())),
+                    ("vpc_id", Value::Text(vpc_id.clone())),
                     (
                         "description",
                         Value::Text(format!(
@@ -653,32 +653,33 @@ impl Gen<'_> {
                     ("owner_id", Value::Text(acct.to_string())),
                     (
                         "ip_permissions",
-                        Value::Json(
+                        Value::json(
                             json!([{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]),
                         ),
                     ),
                     (
                         "ip_permissions_egress",
-                        Value::Json(
+                        Value::json(
                             json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
                         ),
                     ),
                 ];
                 let gr = sg.reference();
+                let sg_id = sg.id.clone();
                 self.put(sg);
                 self.edge(&rr, &gr, EdgeType::Default);
                 self.contains(&vr, &gr);
-                sgs.push(gr);
+                sgs.push((gr, sg_id));
             }
         }
         let n_inst = split(20 * account_units, regions, region_index);
         let roles = 8 * account_units;
-        let mut volumes: Vec<(ResourceRef, i64)> = Vec::new();
+        let mut volumes: Vec<(ResourceRef, i64, String)> = Vec::new();
         let global: Arc<str> = Arc::from(GLOBAL);
         for i in 0..n_inst {
             let vpc = i % n_vpc;
-            let (subnet, zone) = subnets[(vpc * 3 + self.rng.below(3)) as usize].clone();
-            let my_sgs: Vec<ResourceRef> = if self.rng.chance(50) {
+            let (subnet, zone, subnet_id) = subnets[(vpc * 3 + self.rng.below(3)) as usize].clone();
+            let my_sgs: Vec<(ResourceRef, String)> = if self.rng.chance(50) {
                 vec![sgs[(vpc * 3 + 1) as usize].clone()]
             } else {
                 vec![
@@ -743,7 +744,7 @@ impl Gen<'_> {
                     ("instance_type", itype.into()),
                     ("state", state.into()),
                     ("vpc_id", Value::Text(vpcs[vpc as usize].clone())),
-                    ("subnet_id", Value::Text(subnet.id().to_string())),
+                    ("subnet_id", Value::Text(subnet_id)),
                     (
                         "image_id",
                         Value::Text(format!("ami-0{:016x}", mix(self.rng.below(20)))),
@@ -776,18 +777,19 @@ impl Gen<'_> {
                     ),
                     (
                         "security_groups",
-                        Value::Json(json!(my_sgs
+                        Value::json(json!(my_sgs
                             .iter()
-                            .map(|g| json!({"GroupId": g.id()}))
+                            .map(|(_, id)| json!({"GroupId": id}))
                             .collect::<Vec<_>>())),
                     ),
-                    ("block_device_mappings", Value::Json(json!(mappings))),
+                    ("block_device_mappings", Value::json(json!(mappings))),
                 ];
             let ir = inst.reference();
+            let inst_id = inst.id.clone();
             self.put(inst);
             self.edge(&rr, &ir, EdgeType::Default);
             self.contains(&subnet, &ir);
-            for g in &my_sgs {
+            for (g, _) in &my_sgs {
                 self.contains(g, &ir);
             }
             if let Some(k) = profile {
@@ -799,11 +801,11 @@ impl Gen<'_> {
                 (data, 100 * (1 + self.rng.below(10)), launched + 60),
             ] {
                 let Some(vid) = vid else { continue };
-                let att = json!([{"InstanceId": ir.id(), "State": "attached", "AttachTime": iso_z(when, true), "DeleteOnTermination": when == launched}]);
-                let vr = self.volume(&region, vid, &zone, size_gib, when, "in-use", att);
+                let att = json!([{"InstanceId": inst_id, "State": "attached", "AttachTime": iso_z(when, true), "DeleteOnTermination": when == launched}]);
+                let vr = self.volume(&region, vid.clone(), &zone, size_gib, when, "in-use", att);
                 self.edge(&ir, &vr, EdgeType::Default);
                 self.edge(&vr, &ir, EdgeType::Delete);
-                volumes.push((vr, size_gib as i64));
+                volumes.push((vr, size_gib as i64, vid));
             }
         }
         let n_free = split(6 * account_units, regions, region_index);
@@ -814,8 +816,16 @@ impl Gen<'_> {
                 .clone();
             let when = self.created();
             let size = 50 * (1 + self.rng.below(20));
-            let vr = self.volume(&region, vid, &zone, size, when, "available", json!([]));
-            volumes.push((vr, size as i64));
+            let vr = self.volume(
+                &region,
+                vid.clone(),
+                &zone,
+                size,
+                when,
+                "available",
+                json!([]),
+            );
+            volumes.push((vr, size as i64, vid));
         }
         let n_snap = split(12 * account_units, regions, region_index);
         for k in 0..n_snap {
@@ -825,7 +835,7 @@ impl Gen<'_> {
             let source = (!volumes.is_empty() && self.rng.chance(80))
                 .then(|| volumes[self.rng.below(volumes.len() as u64) as usize].clone());
             let (vid, size) = match &source {
-                Some((v, size)) => (v.id().to_string(), *size),
+                Some((_, size, id)) => (id.clone(), *size),
                 None => (format!("vol-0{:016x}", mix(self.salt ^ k ^ 0xdead)), 8),
             };
             let started = self.created();
@@ -861,7 +871,7 @@ impl Gen<'_> {
             let sr = s.reference();
             self.put(s);
             self.edge(&rr, &sr, EdgeType::Default);
-            if let Some((v, _)) = source {
+            if let Some((v, _, _)) = source {
                 self.edge(&v, &sr, EdgeType::Default);
             }
         }
@@ -916,7 +926,7 @@ impl Gen<'_> {
             ),
             ("snapshot_id", Value::Null),
             ("multi_attach_enabled", Value::Bool(false)),
-            ("attachments", Value::Json(attachments)),
+            ("attachments", Value::json(attachments)),
         ];
         let vr = v.reference();
         self.put(v);
