@@ -96,6 +96,7 @@ async fn run(scale: u64, flatteners: usize, batch_rows: usize) {
         synced_at_micros: 0,
     };
     let all = Instant::now();
+    let cpu_before = cpu_seconds();
     // The same channel sizes as a sync (src/pipeline.rs).
     let (item_tx, item_rx) = tokio::sync::mpsc::channel(8);
     let (batch_tx, mut batch_rx) = tokio::sync::mpsc::channel(2);
@@ -123,16 +124,34 @@ async fn run(scale: u64, flatteners: usize, batch_rows: usize) {
     feeder.await.unwrap();
     let (write, commit, bytes) = writer.await.unwrap();
     let total = all.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     let counts = end.counts();
     println!(
         "scale {scale}: {resources} resources, {} edges, {flatteners} flattener(s) sharing {batch_rows} rows; {total:.2} s wall \
-         (flatteners busy {:.2} s, writer busy {:.2} s, commit {:.2} s); \
+         (CPU {cpu:.2} s = {:.2} cores; flatteners busy {:.2} s, writer busy {:.2} s, commit {:.2} s); \
          {:.0} resources/s flatten + write; {:.1} MB of Parquet",
         counts.edges.values().sum::<u64>(),
+        cpu / total,
         end.busy.as_secs_f64(),
         write.as_secs_f64(),
         commit.as_secs_f64(),
         resources as f64 / total,
         bytes as f64 / 1e6
     );
+}
+
+/// User + system CPU time of this process so far, from `/proc/self/stat`
+/// (in clock ticks of 10 ms); 0 where that file does not exist.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and
+    // stime are the 12th and 13th of them.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
 }

@@ -95,6 +95,8 @@ pub struct Flattener {
     batch_rows: usize,
     tables: Vec<TableBuilder>,
     index: HashMap<&'static str, usize>,
+    /// The table of the last resource (see `table_index`).
+    last_table: usize,
     /// Per table: own column name → position among the own columns.
     own_index: Vec<HashMap<&'static str, usize>>,
     edges: usize,
@@ -148,6 +150,7 @@ impl Flattener {
             batch_rows,
             tables,
             index,
+            last_table: usize::MAX,
             own_index,
             edges,
             issues,
@@ -237,11 +240,18 @@ impl Flattener {
         self.row_done(t)
     }
 
-    fn table_index(&self, table: &str) -> Result<usize, FlattenError> {
-        self.index
+    fn table_index(&mut self, table: &str) -> Result<usize, FlattenError> {
+        // Resources of one kind come in runs: try the last table first.
+        if self.tables.get(self.last_table).map(|t| t.def.name) == Some(table) {
+            return Ok(self.last_table);
+        }
+        let t = self
+            .index
             .get(table)
             .copied()
-            .ok_or_else(|| FlattenError::UnknownTable(table.to_string()))
+            .ok_or_else(|| FlattenError::UnknownTable(table.to_string()))?;
+        self.last_table = t;
+        Ok(t)
     }
 
     fn push_resource(&mut self, r: &Resource) -> Result<(), FlattenError> {
