@@ -80,20 +80,23 @@ async fn run(scale: u64, flatteners: usize, batch_rows: usize) {
     let sink =
         ParquetSink::build(ParquetSinkConfig::for_url(dir.path().to_str().unwrap())).unwrap();
     let started_at = chrono::Utc::now();
+    // A run id of the length a sync makes (`new_run_id` in src/pipeline.rs):
+    // it is written into every row.
+    let run_id = format!("{}-1a2b3c4d", started_at.format("%Y%m%dT%H%M%S%.3fZ"));
     let tables = registry
         .tables()
         .iter()
         .map(|t| (t, arrow_schema(t)))
         .collect();
     let run = RunInfo {
-        run_id: "bench".into(),
+        run_id: run_id.clone(),
         started_at,
         tables,
     };
     let mut txn = sink.begin(&run).await.unwrap();
     let ctx = RunContext {
-        run_id: "bench".into(),
-        synced_at_micros: 0,
+        run_id,
+        synced_at_micros: started_at.timestamp_micros(),
     };
     let all = Instant::now();
     let cpu_before = cpu_seconds();
