@@ -77,9 +77,11 @@ impl Emitter {
         Ok(())
     }
 
-    /// Sends a resource.
-    pub async fn resource(&mut self, r: Resource) -> Result<(), PipelineClosed> {
-        self.emit(Item::Resource(Box::new(r))).await
+    /// Sends a resource; returns the reference edges use to point at it.
+    pub async fn resource(&mut self, r: Resource) -> Result<ResourceRef, PipelineClosed> {
+        let (item, reference) = Item::resource(r);
+        self.emit(item).await?;
+        Ok(reference)
     }
 
     /// Sends an edge.

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use cloudtab_schema::{
-    ColumnType, Edge, EdgeType, Item, Registry, Resource, TableDef, Uid, Value, BASE_COLUMNS,
+    ColumnType, Edge, EdgeType, Item, Registry, Resource, TableDef, Value, BASE_COLUMNS,
     EDGES_TABLE, ISSUES_TABLE,
 };
 
@@ -167,7 +167,7 @@ impl Flattener {
     /// Flattens one item. Batches that filled up wait in [`Self::take_ready`].
     pub fn push(&mut self, item: Item) -> Result<(), FlattenError> {
         match item {
-            Item::Resource(r) => self.push_resource(&r),
+            Item::Resource(r) => self.push_resource(&r, r.uid()),
             Item::Edge(e) => self.push_edge(&e),
         }
     }
@@ -254,7 +254,7 @@ impl Flattener {
         Ok(t)
     }
 
-    fn push_resource(&mut self, r: &Resource) -> Result<(), FlattenError> {
+    fn push_resource(&mut self, r: &Resource, uid: &str) -> Result<(), FlattenError> {
         let t = self.table_index(r.table)?;
         let def = self.tables[t].def;
         if !def.is_resource() {
@@ -263,8 +263,6 @@ impl Flattener {
                 r.table
             )));
         }
-        let uid = Uid::new(r.cloud, &r.account_id, &r.region, r.table, &r.id);
-        let uid = uid.as_str();
         self.tables[t].start_row();
         {
             let cols = &mut self.tables[t].columns;

@@ -164,7 +164,11 @@ mod tests {
     }
 
     fn volume(i: usize) -> Item {
-        Item::Resource(Box::new(Resource {
+        Item::resource(volume_resource(i)).0
+    }
+
+    fn volume_resource(i: usize) -> Resource {
+        Resource {
             table: "aws_ec2_volume",
             cloud: "aws",
             account_id: "1".into(),
@@ -179,7 +183,7 @@ mod tests {
             atime: Value::Null,
             tags: Default::default(),
             values: vec![],
-        }))
+        }
     }
 
     fn edge(i: usize) -> Item {
@@ -244,10 +248,11 @@ mod tests {
             item_rx,
             batch_tx,
         ));
-        let mut bad = volume(0);
-        if let Item::Resource(r) = &mut bad {
-            r.table = "aws_no_such_table";
-        }
+        let bad = Item::resource(Resource {
+            table: "aws_no_such_table",
+            ..volume_resource(0)
+        })
+        .0;
         item_tx.send(vec![bad]).await.unwrap();
         // The stage closes the channel: senders fail from then on.
         let mut closed = false;

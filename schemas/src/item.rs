@@ -152,6 +152,40 @@ impl ResourceRef {
     }
 }
 
+/// A resource as it travels to the flattener: boxed, with its `_id`
+/// computed once from its final fields when it was sent (see
+/// [`Item::resource`]). It can only be read from then on, so the `_id`
+/// cannot go stale; it dereferences to the [`Resource`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentResource {
+    resource: Box<Resource>,
+    uid: Uid,
+}
+
+impl SentResource {
+    /// The resource's `_id`.
+    pub fn uid(&self) -> &str {
+        self.uid.as_str()
+    }
+
+    /// The reference edges use to point at this resource.
+    pub fn reference(&self) -> ResourceRef {
+        ResourceRef {
+            table: self.resource.table,
+            cloud: self.resource.cloud,
+            uid: self.uid,
+        }
+    }
+}
+
+impl std::ops::Deref for SentResource {
+    type Target = Resource;
+
+    fn deref(&self) -> &Resource {
+        &self.resource
+    }
+}
+
 /// One resource read from a cloud API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
@@ -186,7 +220,9 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// The reference other resources use to point at this one.
+    /// The reference other resources use to point at this one. (Sending
+    /// the resource with [`Item::resource`] returns it too, without
+    /// hashing the `_id` again.)
     pub fn reference(&self) -> ResourceRef {
         ResourceRef::new(
             self.table,
@@ -215,8 +251,23 @@ pub struct Edge {
 // an allocation each; resources are boxed.
 #[allow(clippy::large_enum_variant)]
 pub enum Item {
-    /// A resource (boxed).
-    Resource(Box<Resource>),
+    /// A resource (made by [`Item::resource`]).
+    Resource(SentResource),
     /// An edge.
     Edge(Edge),
+}
+
+impl Item {
+    /// A resource ready to send, and the reference edges use to point at
+    /// it: its `_id` is hashed once, here, for both (the flattener writes
+    /// it as it is).
+    pub fn resource(r: Resource) -> (Item, ResourceRef) {
+        let uid = Uid::new(r.cloud, &r.account_id, &r.region, r.table, &r.id);
+        let sent = SentResource {
+            resource: Box::new(r),
+            uid,
+        };
+        let reference = sent.reference();
+        (Item::Resource(sent), reference)
+    }
 }

@@ -193,7 +193,7 @@ pub fn queue_batches(
             edge_type: EdgeType::Default,
         }))
         .unwrap();
-        f.push(Item::Resource(Box::new(r))).unwrap();
+        f.push(Item::resource(r).0).unwrap();
     }
     f.finish().unwrap()
 }

@@ -307,8 +307,7 @@ impl Writer<'_> {
 
     /// Sends a resource; returns its reference.
     pub(crate) async fn put(&mut self, r: Resource) -> Result<ResourceRef, Failure> {
-        let reference = r.reference();
-        self.out.resource(r).await?;
+        let reference = self.out.resource(r).await?;
         self.emitted += 1;
         Ok(reference)
     }

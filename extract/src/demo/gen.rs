@@ -234,8 +234,11 @@ impl Gen<'_> {
         }
     }
 
-    fn put(&mut self, r: Resource) {
-        (self.emit)(Item::Resource(Box::new(r)));
+    /// Sends a resource; returns its reference.
+    fn put(&mut self, r: Resource) -> ResourceRef {
+        let (item, reference) = Item::resource(r);
+        (self.emit)(item);
+        reference
     }
 
     fn edge(&mut self, from: &ResourceRef, to: &ResourceRef, t: EdgeType) {
@@ -313,8 +316,7 @@ impl Gen<'_> {
                 Value::Text(format!("o-demo{:08x}", mix(self.salt) as u32)),
             ),
         ];
-        let account = a.reference();
-        self.put(a);
+        let account = self.put(a);
         let regions = self.account.regions.clone();
         for region in &regions {
             let mut r = self.resource("aws_region", region, region.to_string());
@@ -331,8 +333,7 @@ impl Gen<'_> {
                     Value::Text(format!("ec2.{region}.amazonaws.com")),
                 ),
             ];
-            let rr = r.reference();
-            self.put(r);
+            let rr = self.put(r);
             self.edge(&account, &rr, EdgeType::Default);
         }
         self.pages(regions.len() as u64);
@@ -367,8 +368,7 @@ impl Gen<'_> {
                 ("path", "/".into()),
                 ("permissions_boundary", Value::Null),
             ];
-            let ur = u.reference();
-            self.put(u);
+            let ur = self.put(u);
             self.edge(&account, &ur, EdgeType::Default);
         }
         let roles = 8 * self.account.units;
@@ -414,8 +414,7 @@ impl Gen<'_> {
                 ),
                 ("role_last_used_region", last_region),
             ];
-            let rr = r.reference();
-            self.put(r);
+            let rr = self.put(r);
             self.edge(&account, &rr, EdgeType::Default);
         }
         self.pages(users);
@@ -472,8 +471,7 @@ impl Gen<'_> {
                     ),
                 ),
             ];
-            let br = b.reference();
-            self.put(b);
+            let br = self.put(b);
             let rr = self.region_ref(&region);
             self.edge(&rr, &br, EdgeType::Default);
         }
@@ -542,8 +540,7 @@ impl Gen<'_> {
                 ("redrive_policy", redrive),
                 ("policy", Value::Null),
             ];
-            let qr = q.reference();
-            self.put(q);
+            let qr = self.put(q);
             self.edge(&rr, &qr, EdgeType::Default);
         }
         self.pages(n);
@@ -590,10 +587,9 @@ impl Gen<'_> {
                     ),
                 ),
             ];
-            let vr = vpc.reference();
             let vpc_id = vpc.id.clone();
             vpcs.push(vpc_id.clone());
-            self.put(vpc);
+            let vr = self.put(vpc);
             self.edge(&rr, &vr, EdgeType::Default);
             for (s, z) in zones.iter().enumerate() {
                 let id = self.hex_id("subnet");
@@ -625,9 +621,8 @@ impl Gen<'_> {
                     ("state", "available".into()),
                 ];
                 let zone = sn.zone.clone().unwrap_or_default();
-                let sr = sn.reference();
                 let subnet_id = sn.id.clone();
-                self.put(sn);
+                let sr = self.put(sn);
                 self.edge(&rr, &sr, EdgeType::Default);
                 self.contains(&vr, &sr);
                 subnets.push((sr, zone, subnet_id));
@@ -664,9 +659,8 @@ impl Gen<'_> {
                         ),
                     ),
                 ];
-                let gr = sg.reference();
                 let sg_id = sg.id.clone();
-                self.put(sg);
+                let gr = self.put(sg);
                 self.edge(&rr, &gr, EdgeType::Default);
                 self.contains(&vr, &gr);
                 sgs.push((gr, sg_id));
@@ -784,9 +778,8 @@ impl Gen<'_> {
                     ),
                     ("block_device_mappings", Value::json(json!(mappings))),
                 ];
-            let ir = inst.reference();
             let inst_id = inst.id.clone();
-            self.put(inst);
+            let ir = self.put(inst);
             self.edge(&rr, &ir, EdgeType::Default);
             self.contains(&subnet, &ir);
             for (g, _) in &my_sgs {
@@ -868,8 +861,7 @@ impl Gen<'_> {
                 ),
                 ("storage_tier", "standard".into()),
             ];
-            let sr = s.reference();
-            self.put(s);
+            let sr = self.put(s);
             self.edge(&rr, &sr, EdgeType::Default);
             if let Some((v, _, _)) = source {
                 self.edge(&v, &sr, EdgeType::Default);
@@ -928,8 +920,7 @@ impl Gen<'_> {
             ("multi_attach_enabled", Value::Bool(false)),
             ("attachments", Value::json(attachments)),
         ];
-        let vr = v.reference();
-        self.put(v);
+        let vr = self.put(v);
         let rr = self.region_ref(region);
         self.edge(&rr, &vr, EdgeType::Default);
         vr

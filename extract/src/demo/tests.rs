@@ -190,3 +190,38 @@ async fn runner_isolates_failed_scopes_and_delivers_everything_else() {
     let reported: u64 = reports.iter().map(|r| r.resources).sum();
     assert_eq!(reported, want.values().sum::<u64>());
 }
+
+#[test]
+fn every_edge_end_is_a_resource_of_the_inventory() {
+    let all = items(&DemoConfig {
+        scale: 5,
+        ..Default::default()
+    });
+    let mut uids = HashSet::new();
+    for i in &all {
+        if let Item::Resource(r) = i {
+            // The `_id` sent with the resource is the one its fields give.
+            assert_eq!(r.uid(), r.reference().uid());
+            assert_eq!(
+                r.uid(),
+                cloudtab_schema::resource_uid(r.cloud, &r.account_id, &r.region, r.table, &r.id)
+            );
+            uids.insert(r.uid().to_string());
+        }
+    }
+    let mut edges = 0;
+    for i in &all {
+        if let Item::Edge(e) = i {
+            edges += 1;
+            for end in [&e.from, &e.to] {
+                assert!(
+                    uids.contains(end.uid()),
+                    "edge end {} ({}) is not in the inventory",
+                    end.uid(),
+                    end.table()
+                );
+            }
+        }
+    }
+    assert!(edges > uids.len(), "edges outnumber resources");
+}

@@ -14,7 +14,11 @@ fn ctx() -> RunContext {
 }
 
 fn volume(id: &str, values: Vec<(&'static str, Value)>) -> Item {
-    Item::Resource(Box::new(Resource {
+    Item::resource(volume_resource(id, values)).0
+}
+
+fn volume_resource(id: &str, values: Vec<(&'static str, Value)>) -> Resource {
+    Resource {
         table: "aws_ec2_volume",
         cloud: "aws",
         account_id: Arc::from("123456789012"),
@@ -29,7 +33,7 @@ fn volume(id: &str, values: Vec<(&'static str, Value)>) -> Item {
         atime: Value::Text("next tuesday".into()),
         tags: Tags::new(&[("owner", "a\"b\\c\n"), ("owner", "last"), ("k", "ü")]),
         values,
-    }))
+    }
 }
 
 fn one_batch(f: &mut Flattener, table: &str) -> RecordBatch {
@@ -221,10 +225,11 @@ fn system_rows_check_arity_and_unknown_tables_are_errors() {
         f.push_row("nope", &[]),
         Err(FlattenError::UnknownTable(_))
     ));
-    let mut item = volume("v", vec![]);
-    if let Item::Resource(r) = &mut item {
-        r.table = "aws_no_such_thing";
-    }
+    let item = Item::resource(Resource {
+        table: "aws_no_such_thing",
+        ..volume_resource("v", vec![])
+    })
+    .0;
     assert!(matches!(f.push(item), Err(FlattenError::UnknownTable(_))));
 }
 
