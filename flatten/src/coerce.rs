@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use cloudtab_schema::Value;
+use cloudtab_schema::{JsonText, Value};
 
 use crate::builder::ColumnBuilder;
 use crate::time::{self, TimeError};
@@ -19,9 +19,10 @@ pub(crate) fn append(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
         ColumnBuilder::Text(t) => {
             match v {
                 Value::Text(s) => t.append_value(s),
-                // A JSON string is its text, any other document its JSON.
-                Value::Json(j) => match j.to_value() {
-                    serde_json::Value::String(s) => t.append_value(s),
+                // A JSON string is its text, any other document its JSON
+                // (only a string is read back).
+                Value::Json(j) => match j.as_str().starts_with('"').then(|| j.to_value()) {
+                    Some(serde_json::Value::String(s)) => t.append_value(s),
                     _ => t.append_value(j.as_str()),
                 },
                 other => t.append_value(text_of(other).as_ref()),
@@ -59,7 +60,7 @@ pub(crate) fn append_json(
     match v {
         Value::Null => t.append_null(),
         Value::Json(j) => t.append_value(j.as_str()),
-        Value::Text(s) => return append_serialised(t, s.as_str(), scratch),
+        Value::Text(s) => t.append_value(JsonText::string(s).as_str()),
         Value::Bool(x) => t.append_value(if *x { "true" } else { "false" }),
         Value::Int(n) | Value::EpochSeconds(n) | Value::EpochMillis(n) => {
             return append_serialised(t, n, scratch)
@@ -71,7 +72,7 @@ pub(crate) fn append_json(
                 return Err("not a finite number, JSON cannot hold it".into());
             }
         },
-        other => return append_serialised(t, text_of(other).as_ref(), scratch),
+        other => t.append_value(JsonText::string(&text_of(other)).as_str()),
     }
     Ok(())
 }

@@ -187,7 +187,7 @@ mod tests {
     }
 
     fn edge(i: usize) -> Item {
-        let r = |t, id: String| ResourceRef::new(t, "aws", "1".into(), "r".into(), id);
+        let r = |t, id: String| ResourceRef::new(t, "aws", "1", "r", id);
         Item::Edge(Edge {
             from: r("aws_ec2_instance", format!("i-{i}")),
             to: r("aws_ec2_volume", format!("vol-{i}")),

@@ -128,11 +128,11 @@ impl ResourceRef {
     pub fn new(
         table: &'static str,
         cloud: &'static str,
-        account_id: Arc<str>,
-        region: Arc<str>,
+        account_id: &str,
+        region: &str,
         id: impl AsRef<str>,
     ) -> Self {
-        let uid = Uid::new(cloud, &account_id, &region, table, id.as_ref());
+        let uid = Uid::new(cloud, account_id, region, table, id.as_ref());
         ResourceRef { table, cloud, uid }
     }
 
@@ -227,8 +227,8 @@ impl Resource {
         ResourceRef::new(
             self.table,
             self.cloud,
-            self.account_id.clone(),
-            self.region.clone(),
+            &self.account_id,
+            &self.region,
             &self.id,
         )
     }
@@ -262,12 +262,11 @@ impl Item {
     /// it: its `_id` is hashed once, here, for both (the flattener writes
     /// it as it is).
     pub fn resource(r: Resource) -> (Item, ResourceRef) {
-        let uid = Uid::new(r.cloud, &r.account_id, &r.region, r.table, &r.id);
+        let reference = r.reference();
         let sent = SentResource {
             resource: Box::new(r),
-            uid,
+            uid: reference.uid,
         };
-        let reference = sent.reference();
         (Item::Resource(sent), reference)
     }
 }

@@ -180,13 +180,8 @@ pub fn queue_batches(
             tags: Default::default(),
             values: vec![("delay_seconds", Value::Int(0))],
         };
-        let region_ref = cloudtab_schema::ResourceRef::new(
-            "aws_region",
-            "aws",
-            Arc::from(*account),
-            Arc::from(*region),
-            *region,
-        );
+        let region_ref =
+            cloudtab_schema::ResourceRef::new("aws_region", "aws", account, region, *region);
         f.push(Item::Edge(Edge {
             from: region_ref,
             to: r.reference(),

@@ -292,7 +292,7 @@ impl Writer<'_> {
         region: &Arc<str>,
         id: impl AsRef<str>,
     ) -> ResourceRef {
-        ResourceRef::new(table, "aws", self.account.id.clone(), region.clone(), id)
+        ResourceRef::new(table, "aws", &self.account.id, region, id)
     }
 
     /// The region's reference (regional resources hang off it).

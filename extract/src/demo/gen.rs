@@ -198,7 +198,7 @@ impl Gen<'_> {
     }
 
     fn reference(&self, table: &'static str, region: &Arc<str>, id: &str) -> ResourceRef {
-        ResourceRef::new(table, "aws", self.account.id.clone(), region.clone(), id)
+        ResourceRef::new(table, "aws", &self.account.id, region, id)
     }
 
     /// The region's reference, made once per scope and region.

@@ -184,7 +184,7 @@ fn batches_are_handed_out_at_batch_rows() {
 #[test]
 fn edges_get_ids_of_both_ends() {
     let mut f = Flattener::new(Registry::builtin(), ctx(), 100);
-    let r = |table, id: &str| ResourceRef::new(table, "aws", Arc::from("1"), Arc::from("r"), id);
+    let r = |table, id: &str| ResourceRef::new(table, "aws", "1", "r", id);
     f.push(Item::Edge(Edge {
         from: r("aws_ec2_instance", "i-1"),
         to: r("aws_ec2_volume", "vol-1"),
