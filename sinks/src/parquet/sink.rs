@@ -47,6 +47,47 @@ const UNIQUE_COLUMNS: &[&str] = &[
     "role_id",
 ];
 
+/// Text columns that keep min/max statistics: rows arrive scope by scope
+/// (one account and region at a time), so a row group covers few accounts
+/// and regions and readers skip the others on these ranges.
+const TEXT_STATISTICS: &[&str] = &["account_id", "region"];
+
+/// How a column is encoded, beyond the file-wide Snappy compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnEncoding {
+    /// Values (nearly) unique per row, and JSON documents: plain, without
+    /// min/max statistics (no reader prunes on the range of hashes, ARNs or
+    /// JSON text).
+    Plain,
+    /// Repeated text: a dictionary, without min/max statistics. Keeping
+    /// them compares every value twice (about 8% of the work of flattening
+    /// and writing a run, measured in docs/BENCHMARKS.md) for ranges no
+    /// query prunes on: `_run_id` and the partition directory already say
+    /// which run a file is from, and kinds, states or types are spread over
+    /// every row group.
+    DictionaryNoStatistics,
+    /// Numbers, booleans, timestamps and [`TEXT_STATISTICS`]: a dictionary
+    /// and min/max statistics per column chunk (cheap to keep, and time
+    /// filters skip row groups with them).
+    DictionaryAndStatistics,
+}
+
+fn column_encoding(f: &arrow::datatypes::Field) -> ColumnEncoding {
+    let name = f.name().as_str();
+    let json = f
+        .metadata()
+        .get("cloudtab.type")
+        .is_some_and(|t| t == "json");
+    if json || UNIQUE_COLUMNS.contains(&name) {
+        ColumnEncoding::Plain
+    } else if *f.data_type() == arrow::datatypes::DataType::Utf8 && !TEXT_STATISTICS.contains(&name)
+    {
+        ColumnEncoding::DictionaryNoStatistics
+    } else {
+        ColumnEncoding::DictionaryAndStatistics
+    }
+}
+
 /// Bytes a file buffers before its upload goes multipart.
 const UPLOAD_BUFFER: usize = 1 << 20;
 
@@ -133,22 +174,19 @@ impl Sink for ParquetSink {
             .set_max_row_group_bytes(Some(self.config.row_group_bytes))
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")));
-        // Dictionaries pay off for repeated values (regions, states, kinds)
-        // and only cost time on values that are unique per row.
         for (_, schema) in &run.tables {
             for f in schema.fields() {
-                let json = f
-                    .metadata()
-                    .get("cloudtab.type")
-                    .is_some_and(|t| t == "json");
-                if json || UNIQUE_COLUMNS.contains(&f.name().as_str()) {
-                    // Nor min/max statistics: no reader prunes on the range of
-                    // hashes, ARNs or JSON text, and computing it compares
-                    // every value.
-                    let col = ColumnPath::from(f.name().as_str());
-                    props = props
-                        .set_column_dictionary_enabled(col.clone(), false)
-                        .set_column_statistics_enabled(col, EnabledStatistics::None);
+                let col = ColumnPath::from(f.name().as_str());
+                match column_encoding(f) {
+                    ColumnEncoding::Plain => {
+                        props = props
+                            .set_column_dictionary_enabled(col.clone(), false)
+                            .set_column_statistics_enabled(col, EnabledStatistics::None);
+                    }
+                    ColumnEncoding::DictionaryNoStatistics => {
+                        props = props.set_column_statistics_enabled(col, EnabledStatistics::None);
+                    }
+                    ColumnEncoding::DictionaryAndStatistics => {}
                 }
             }
         }

@@ -275,3 +275,97 @@ async fn an_encoder_error_fails_the_run_naming_the_table_and_commits_nothing() {
         .collect();
     assert!(parquet.is_empty(), "{parquet:?}");
 }
+
+/// Which columns get a dictionary and min/max statistics: the ones readers
+/// prune on keep them, unique values and JSON are plain, other text has a
+/// dictionary but no statistics.
+#[tokio::test]
+async fn dictionaries_and_statistics_per_column() {
+    use cloudtab_flatten::{Flattener, RunContext};
+    use cloudtab_schema::{Item, Resource, Tags, Value};
+    use parquet::basic::Encoding;
+
+    let registry = cloudtab_schema::Registry::builtin();
+    let def = registry.get("aws_ec2_volume").unwrap();
+    let run = crate::RunInfo {
+        run_id: "20260102T030405.000Z-00000001".into(),
+        started_at: chrono::Utc::now(),
+        tables: vec![(def, cloudtab_flatten::arrow_schema(def))],
+    };
+    let mut f = Flattener::new(
+        registry,
+        RunContext {
+            run_id: run.run_id.clone(),
+            synced_at_micros: 0,
+        },
+        100,
+    );
+    for i in 0..10 {
+        let r = Resource {
+            table: "aws_ec2_volume",
+            cloud: "aws",
+            account_id: "123456789012".into(),
+            account_name: None,
+            region: ["eu-west-1", "us-east-1"][i % 2].into(),
+            zone: None,
+            id: format!("vol-{i}"),
+            name: None,
+            arn: None,
+            ctime: Value::Text(format!("2026-01-0{}T00:00:00Z", 1 + i % 9)),
+            mtime: Value::Null,
+            atime: Value::Null,
+            tags: Tags::new(&[("owner", "team-a")]),
+            values: vec![
+                ("state", Value::Text("available".into())),
+                ("size_bytes", Value::Int(1 << 30)),
+            ],
+        };
+        f.push(Item::resource(r).0).unwrap();
+    }
+    let dir = TempDir::new().unwrap();
+    let s = sink(&dir);
+    let mut t = s.begin(&run).await.unwrap();
+    for (d, batch) in f.finish().unwrap() {
+        t.write(d, batch).await.unwrap();
+    }
+    t.commit().await.unwrap();
+    let m = latest_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let file = File::open(dir.path().join(&m.tables["aws_ec2_volume"].files[0].path)).unwrap();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .metadata()
+        .clone();
+    let rg = meta.row_group(0);
+    let column = |name: &str| {
+        (0..rg.num_columns())
+            .map(|i| rg.column(i))
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let dictionary = |name: &str| {
+        column(name)
+            .encodings()
+            .any(|e| e == Encoding::RLE_DICTIONARY)
+    };
+    let statistics = |name: &str| column(name).statistics().is_some();
+    // Unique values and JSON: plain, no statistics.
+    for name in ["_id", "id", "tags", "attachments"] {
+        assert!(!dictionary(name) && !statistics(name), "{name}");
+    }
+    // Repeated text: a dictionary, no statistics.
+    for name in ["_run_id", "cloud", "state"] {
+        assert!(dictionary(name) && !statistics(name), "{name}");
+    }
+    // What readers prune on: a dictionary and min/max.
+    for name in ["account_id", "region", "ctime", "_synced_at", "size_bytes"] {
+        assert!(dictionary(name) && statistics(name), "{name}");
+    }
+    let region = column("region").statistics().unwrap();
+    assert_eq!(
+        region.min_bytes_opt().zip(region.max_bytes_opt()),
+        Some((&b"eu-west-1"[..], &b"us-east-1"[..]))
+    );
+}
