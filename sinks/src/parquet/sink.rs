@@ -59,16 +59,20 @@ enum ColumnEncoding {
     /// min/max statistics (no reader prunes on the range of hashes, ARNs or
     /// JSON text).
     Plain,
+    /// Timestamps of events (creation, change, access, expiry): nearly
+    /// unique per row, where a dictionary only adds a copy of every value,
+    /// so plain; with min/max statistics, which time filters skip row
+    /// groups with.
+    PlainWithStatistics,
     /// Repeated text: a dictionary, without min/max statistics. Keeping
-    /// them compares every value twice (about 8% of the work of flattening
-    /// and writing a run, measured in docs/BENCHMARKS.md) for ranges no
+    /// them compares every value twice (7.5% of the instructions of
+    /// flattening and writing a run, docs/BENCHMARKS.md) for ranges no
     /// query prunes on: `_run_id` and the partition directory already say
     /// which run a file is from, and kinds, states or types are spread over
     /// every row group.
     DictionaryNoStatistics,
-    /// Numbers, booleans, timestamps and [`TEXT_STATISTICS`]: a dictionary
-    /// and min/max statistics per column chunk (cheap to keep, and time
-    /// filters skip row groups with them).
+    /// Numbers, booleans, `_synced_at` and [`TEXT_STATISTICS`]: a
+    /// dictionary and min/max statistics per column chunk.
     DictionaryAndStatistics,
 }
 
@@ -80,6 +84,10 @@ fn column_encoding(f: &arrow::datatypes::Field) -> ColumnEncoding {
         .is_some_and(|t| t == "json");
     if json || UNIQUE_COLUMNS.contains(&name) {
         ColumnEncoding::Plain
+    } else if matches!(f.data_type(), arrow::datatypes::DataType::Timestamp(..))
+        && name != "_synced_at"
+    {
+        ColumnEncoding::PlainWithStatistics
     } else if *f.data_type() == arrow::datatypes::DataType::Utf8 && !TEXT_STATISTICS.contains(&name)
     {
         ColumnEncoding::DictionaryNoStatistics
@@ -182,6 +190,9 @@ impl Sink for ParquetSink {
                         props = props
                             .set_column_dictionary_enabled(col.clone(), false)
                             .set_column_statistics_enabled(col, EnabledStatistics::None);
+                    }
+                    ColumnEncoding::PlainWithStatistics => {
+                        props = props.set_column_dictionary_enabled(col, false);
                     }
                     ColumnEncoding::DictionaryNoStatistics => {
                         props = props.set_column_statistics_enabled(col, EnabledStatistics::None);

@@ -277,8 +277,8 @@ async fn an_encoder_error_fails_the_run_naming_the_table_and_commits_nothing() {
 }
 
 /// Which columns get a dictionary and min/max statistics: the ones readers
-/// prune on keep them, unique values and JSON are plain, other text has a
-/// dictionary but no statistics.
+/// prune on keep statistics, unique values, event times and JSON are plain,
+/// other text has a dictionary but no statistics.
 #[tokio::test]
 async fn dictionaries_and_statistics_per_column() {
     use cloudtab_flatten::{Flattener, RunContext};
@@ -359,10 +359,11 @@ async fn dictionaries_and_statistics_per_column() {
     for name in ["_run_id", "cloud", "state"] {
         assert!(dictionary(name) && !statistics(name), "{name}");
     }
-    // What readers prune on: a dictionary and min/max.
-    for name in ["account_id", "region", "ctime", "_synced_at", "size_bytes"] {
+    // What readers prune on: min/max; event times without a dictionary.
+    for name in ["account_id", "region", "_synced_at", "size_bytes"] {
         assert!(dictionary(name) && statistics(name), "{name}");
     }
+    assert!(!dictionary("ctime") && statistics("ctime"));
     let region = column("region").statistics().unwrap();
     assert_eq!(
         region.min_bytes_opt().zip(region.max_bytes_opt()),
