@@ -48,6 +48,10 @@ pub(crate) enum ColumnBuilder {
     Float64(Float64Builder),
     Bool(BooleanBuilder),
     Time(TimestampMicrosecondBuilder),
+    /// A column every row of which holds the same run-wide value
+    /// (`_run_id`, `_synced_at`): a full batch of it, made once per
+    /// flattener and sliced to the batch's rows, so rows cost nothing.
+    Repeated(ArrayRef),
 }
 
 impl ColumnBuilder {
@@ -65,8 +69,9 @@ impl ColumnBuilder {
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    fn finish(&mut self, rows: usize) -> ArrayRef {
         match self {
+            ColumnBuilder::Repeated(a) => a.slice(0, rows.min(a.len())),
             ColumnBuilder::Text(b) => Arc::new(b.finish()),
             ColumnBuilder::Int64(b) => Arc::new(b.finish()),
             ColumnBuilder::Int32(b) => Arc::new(b.finish()),
@@ -84,6 +89,8 @@ impl ColumnBuilder {
             ColumnBuilder::Float64(b) => b.append_null(),
             ColumnBuilder::Bool(b) => b.append_null(),
             ColumnBuilder::Time(b) => b.append_null(),
+            // Rows are counted by the table; the value is always there.
+            ColumnBuilder::Repeated(_) => {}
         }
     }
 }
@@ -98,10 +105,20 @@ pub(crate) struct TableBuilder {
     /// Bytes each column's values took in the last batch: the next batch
     /// reserves that much, so builders do not grow (and copy) row by row.
     bytes: Vec<usize>,
+    /// Columns filled with a run-wide value (see [`ColumnBuilder::Repeated`]),
+    /// each with a full batch of it.
+    repeated: Vec<(usize, ArrayRef)>,
 }
 
 impl TableBuilder {
-    pub(crate) fn new(def: &'static TableDef, capacity: usize) -> Self {
+    /// A table's builders; `repeated` gives the columns that hold the same
+    /// value in every row, with an array of at least `capacity` rows of it.
+    pub(crate) fn new(
+        def: &'static TableDef,
+        capacity: usize,
+        repeated: Vec<(usize, ArrayRef)>,
+    ) -> Self {
+        debug_assert!(repeated.iter().all(|(_, a)| a.len() >= capacity));
         TableBuilder {
             def,
             schema: arrow_schema(def),
@@ -113,6 +130,7 @@ impl TableBuilder {
             rows: 0,
             capacity,
             bytes: vec![capacity * 16; def.columns.len()],
+            repeated,
         }
     }
 
@@ -127,6 +145,9 @@ impl TableBuilder {
                 .zip(&self.bytes)
                 .map(|(c, bytes)| ColumnBuilder::new(c.ty, self.capacity, bytes + bytes / 8))
                 .collect();
+            for (i, a) in &self.repeated {
+                self.columns[*i] = ColumnBuilder::Repeated(a.clone());
+            }
         }
     }
 
@@ -137,7 +158,8 @@ impl TableBuilder {
                 *bytes = t.values_slice().len();
             }
         }
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        let rows = self.rows;
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|b| b.finish(rows)).collect();
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays)
     }

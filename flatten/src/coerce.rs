@@ -40,6 +40,9 @@ pub(crate) fn append(b: &mut ColumnBuilder, v: &Value) -> Result<(), String> {
         ColumnBuilder::Time(t) => to_micros(v)
             .map(|m| t.append_value(m))
             .map_err(|e| e.to_string()),
+        // Only the flattener's own run-wide columns are repeated, and it
+        // never fills them from values.
+        ColumnBuilder::Repeated(_) => Ok(()),
     };
     if r.is_err() {
         b.append_null();

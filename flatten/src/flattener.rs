@@ -1,5 +1,8 @@
 use std::collections::{BTreeMap, HashMap};
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use cloudtab_schema::{
@@ -91,7 +94,6 @@ pub enum FlattenError {
 
 /// Item stream → record batches per table. See the crate docs.
 pub struct Flattener {
-    ctx: RunContext,
     batch_rows: usize,
     tables: Vec<TableBuilder>,
     index: HashMap<&'static str, usize>,
@@ -117,10 +119,34 @@ impl Flattener {
     /// A flattener for every table of `registry`.
     pub fn new(registry: &'static Registry, ctx: RunContext, batch_rows: usize) -> Self {
         let batch_rows = batch_rows.max(1);
+        // `_run_id` and `_synced_at` are the same in every row the
+        // flattener makes itself: one batch of each, shared by all tables.
+        let run_id: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            &ctx.run_id,
+            batch_rows,
+        )));
+        let synced_at: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![ctx.synced_at_micros; batch_rows])
+                .with_timezone("UTC"),
+        );
         let tables: Vec<TableBuilder> = registry
             .tables()
             .iter()
-            .map(|t| TableBuilder::new(t, batch_rows))
+            .map(|t| {
+                let own_rows = t.is_resource() || t.name == EDGES_TABLE || t.name == ISSUES_TABLE;
+                let repeated = t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|_| own_rows)
+                    .filter_map(|(i, c)| match c.name {
+                        "_run_id" => Some((i, run_id.clone())),
+                        "_synced_at" => Some((i, synced_at.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                TableBuilder::new(t, batch_rows, repeated)
+            })
             .collect();
         let index: HashMap<_, _> = tables
             .iter()
@@ -146,7 +172,6 @@ impl Flattener {
         );
         let rows = vec![0; tables.len()];
         Flattener {
-            ctx,
             batch_rows,
             tables,
             index,
@@ -266,11 +291,8 @@ impl Flattener {
         self.tables[t].start_row();
         {
             let cols = &mut self.tables[t].columns;
+            // Columns 1 and 2 (`_run_id`, `_synced_at`) are repeated.
             text(&mut cols[0], Some(uid));
-            text(&mut cols[1], Some(&self.ctx.run_id));
-            if let ColumnBuilder::Time(b) = &mut cols[2] {
-                b.append_value(self.ctx.synced_at_micros);
-            }
             text(&mut cols[3], Some(r.cloud));
             text(&mut cols[4], Some(&r.account_id));
             text(&mut cols[5], r.account_name.as_deref());
@@ -337,7 +359,7 @@ impl Flattener {
         text(&mut cols[2], Some(e.to.uid()));
         text(&mut cols[3], Some(e.to.table()));
         text(&mut cols[4], Some(e.edge_type.as_str()));
-        text(&mut cols[5], Some(&self.ctx.run_id));
+        // Column 5 (`_run_id`) is repeated.
         self.edge_counts[usize::from(e.edge_type == EdgeType::Delete)] += 1;
         self.row_done(t)
     }
@@ -355,7 +377,7 @@ impl Flattener {
         let raw: String = raw.chars().take(MAX_RAW_CHARS).collect();
         self.tables[t].start_row();
         let cols = &mut self.tables[t].columns;
-        text(&mut cols[0], Some(&self.ctx.run_id));
+        // Column 0 (`_run_id`) is repeated.
         text(&mut cols[1], Some(table));
         text(&mut cols[2], Some(column));
         text(&mut cols[3], resource_id);

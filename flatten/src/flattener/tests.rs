@@ -181,6 +181,44 @@ fn batches_are_handed_out_at_batch_rows() {
     assert_eq!(f.counts().rows["aws_ec2_volume"], 10);
 }
 
+/// `_run_id` and `_synced_at` are made once per flattener and sliced to
+/// each batch: every row of full and partial batches of resources, edges
+/// and issues holds them, and no batch is longer than its rows.
+#[test]
+fn run_columns_fill_every_row_of_every_batch() {
+    let mut f = Flattener::new(Registry::builtin(), ctx(), 3);
+    let r = |table, id: &str| ResourceRef::new(table, "aws", "1", "r", id);
+    for i in 0..7 {
+        // Each volume also makes one `_issues` row (its `atime`).
+        f.push(volume(&format!("vol-{i}"), vec![])).unwrap();
+        f.push(Item::Edge(Edge {
+            from: r("aws_ec2_instance", "i-1"),
+            to: r("aws_ec2_volume", &format!("vol-{i}")),
+            edge_type: EdgeType::Default,
+        }))
+        .unwrap();
+    }
+    let mut batches: Vec<_> = f.take_ready().collect();
+    batches.extend(f.finish().unwrap());
+    let mut rows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (def, b) in &batches {
+        rows.entry(def.name).or_default().push(b.num_rows());
+        let run_id = b.column(b.schema().index_of("_run_id").unwrap());
+        assert_eq!(run_id.len(), b.num_rows(), "{}", def.name);
+        assert_eq!(run_id.null_count(), 0);
+        let run_id = run_id.as_string::<i32>();
+        assert!(run_id.iter().all(|v| v == Some("run-1")), "{}", def.name);
+        if let Ok(i) = b.schema().index_of("_synced_at") {
+            let t = b.column(i).as_primitive::<TimestampMicrosecondType>();
+            assert_eq!(t.len(), b.num_rows());
+            assert!(t.iter().all(|v| v == Some(ctx().synced_at_micros)));
+        }
+    }
+    for table in ["aws_ec2_volume", "_edges", "_issues"] {
+        assert_eq!(rows[table], vec![3, 3, 1], "{table}");
+    }
+}
+
 #[test]
 fn edges_get_ids_of_both_ends() {
     let mut f = Flattener::new(Registry::builtin(), ctx(), 100);
