@@ -294,15 +294,16 @@ impl TablePlan {
 }
 
 /// The name of a table's partition for a run: `<table>__<run>_<nonce>`
-/// (the nonce keeps it apart from the current partition even if a run id
-/// repeats), cut to PostgreSQL's 63-byte identifiers.
+/// (the random 32-bit nonce keeps it apart from the current partition even
+/// if a run id repeats; 16 bits once collided in a test that repeats run
+/// ids), cut to PostgreSQL's 63-byte identifiers.
 fn partition_name(table: &str, run_id: &str, index: usize, nonce: u32) -> String {
     let run: String = run_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    let run = format!("{run}_{nonce:04x}");
+    let run = format!("{run}_{nonce:08x}");
     let name = format!("{table}__{run}");
     if name.len() <= 63 {
         name
@@ -412,7 +413,6 @@ impl Sink for PostgresSink {
             std::collections::hash_map::RandomState::new()
                 .build_hasher()
                 .finish() as u32
-                & 0xffff
         };
         let mut statements = Vec::new();
         if layout == PgLayout::History {
