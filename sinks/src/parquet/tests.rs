@@ -41,6 +41,22 @@ impl SnapshotReader for Reader {
     }
 }
 
+/// The Parquet metadata of the first file of `table` in the newest snapshot.
+async fn first_file_metadata(
+    dir: &TempDir,
+    table: &str,
+) -> std::sync::Arc<parquet::file::metadata::ParquetMetaData> {
+    let m = latest_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let f = File::open(dir.path().join(&m.tables[table].files[0].path)).unwrap();
+    ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .metadata()
+        .clone()
+}
+
 fn sink(dir: &TempDir) -> ParquetSink {
     ParquetSink::build(ParquetSinkConfig::for_url(dir.path().to_str().unwrap())).unwrap()
 }
@@ -153,15 +169,7 @@ async fn timestamps_are_utc_micros_in_parquet() {
     };
     let t = s.begin(&run).await.unwrap();
     t.commit().await.unwrap();
-    let m = latest_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let f = File::open(dir.path().join(&m.tables["_runs"].files[0].path)).unwrap();
-    let meta = ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .metadata()
-        .clone();
+    let meta = first_file_metadata(&dir, "_runs").await;
     let col = meta
         .file_metadata()
         .schema_descr()
@@ -329,15 +337,7 @@ async fn dictionaries_and_statistics_per_column() {
         t.write(d, batch).await.unwrap();
     }
     t.commit().await.unwrap();
-    let m = latest_manifest(&LocalFileSystem::new_with_prefix(dir.path()).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let file = File::open(dir.path().join(&m.tables["aws_ec2_volume"].files[0].path)).unwrap();
-    let meta = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .metadata()
-        .clone();
+    let meta = first_file_metadata(&dir, "aws_ec2_volume").await;
     let rg = meta.row_group(0);
     let column = |name: &str| {
         (0..rg.num_columns())
