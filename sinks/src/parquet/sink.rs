@@ -229,6 +229,26 @@ struct OpenFile {
     rows: u64,
 }
 
+impl OpenFile {
+    /// Tells the encoder that no more batches come: it writes the last row
+    /// group and the footer and finishes the upload on its own task.
+    fn close(self) -> ClosingFile {
+        drop(self.tx);
+        ClosingFile {
+            task: self.task,
+            path: self.path,
+            rows: self.rows,
+        }
+    }
+}
+
+/// A file whose encoder is finishing it.
+struct ClosingFile {
+    task: JoinHandle<Result<(), SinkError>>,
+    path: Path,
+    rows: u64,
+}
+
 /// What an encoder task is told.
 enum Encode {
     /// Append a batch; the permit is one of the run's batches in flight.
@@ -347,19 +367,26 @@ impl ParquetTxn {
         let Some(f) = self.open.remove(table.name) else {
             return Ok(());
         };
-        let path = f.path.clone();
-        drop(f.tx);
-        encoder_result(f.task, table.name, &path).await?;
+        self.closed(table, f.close()).await
+    }
+
+    /// Waits for the encoder of a closing file of `table` and records the
+    /// file it wrote.
+    async fn closed(&mut self, table: &'static TableDef, f: ClosingFile) -> Result<(), SinkError> {
+        encoder_result(f.task, table.name, &f.path).await?;
         let meta = self
             .store
-            .head(&path)
+            .head(&f.path)
             .await
             .map_err(|source| SinkError::Store {
-                what: format!("failed to check file `{path}` of table `{}`", table.name),
+                what: format!(
+                    "failed to check file `{}` of table `{}`",
+                    f.path, table.name
+                ),
                 source,
             })?;
         self.done.entry(table.name).or_default().push(FileEntry {
-            path: path.to_string(),
+            path: f.path.to_string(),
             rows: f.rows,
             bytes: meta.size,
         });
@@ -753,14 +780,28 @@ impl ParquetTxn {
     async fn finish_and_publish(&mut self) -> Result<CommitInfo, SinkError> {
         let tables = self.run.tables.clone();
         for (t, schema) in &tables {
-            if self.open.contains_key(t.name) {
-                self.close_file(t).await?;
-            } else if !self.done.contains_key(t.name) {
+            if !self.open.contains_key(t.name) && !self.done.contains_key(t.name) {
                 // An empty table still gets a (schema-only) file.
                 let f = self.open_file(t, schema.clone())?;
                 self.open.insert(t.name, f);
-                self.close_file(t).await?;
             }
+        }
+        // Every encoder is told at once, so the last row groups of all
+        // tables are encoded side by side, not one file after the other.
+        // Each is waited for even after an error, so none writes on behind
+        // the clean-up.
+        let closing: Vec<_> = tables
+            .iter()
+            .filter_map(|(t, _)| self.open.remove(t.name).map(|f| (*t, f.close())))
+            .collect();
+        let mut first_error = None;
+        for (t, f) in closing {
+            if let Err(e) = self.closed(t, f).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         let mut manifest = Manifest {
             format_version: FORMAT_VERSION,
