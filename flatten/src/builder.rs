@@ -105,9 +105,9 @@ pub(crate) struct TableBuilder {
     /// Bytes each column's values took in the last batch: the next batch
     /// reserves that much, so builders do not grow (and copy) row by row.
     bytes: Vec<usize>,
-    /// Columns filled with a run-wide value (see [`ColumnBuilder::Repeated`]),
-    /// each with a full batch of it.
-    repeated: Vec<(usize, ArrayRef)>,
+    /// Per column: a full batch of its run-wide value, for the columns that
+    /// hold one (see [`ColumnBuilder::Repeated`]).
+    repeated: Vec<Option<ArrayRef>>,
 }
 
 impl TableBuilder {
@@ -119,6 +119,10 @@ impl TableBuilder {
         repeated: Vec<(usize, ArrayRef)>,
     ) -> Self {
         debug_assert!(repeated.iter().all(|(_, a)| a.len() >= capacity));
+        let mut per_column = vec![None; def.columns.len()];
+        for (i, a) in repeated {
+            per_column[i] = Some(a);
+        }
         TableBuilder {
             def,
             schema: arrow_schema(def),
@@ -130,7 +134,7 @@ impl TableBuilder {
             rows: 0,
             capacity,
             bytes: vec![capacity * 16; def.columns.len()],
-            repeated,
+            repeated: per_column,
         }
     }
 
@@ -143,11 +147,12 @@ impl TableBuilder {
                 .columns
                 .iter()
                 .zip(&self.bytes)
-                .map(|(c, bytes)| ColumnBuilder::new(c.ty, self.capacity, bytes + bytes / 8))
+                .zip(&self.repeated)
+                .map(|((c, bytes), repeated)| match repeated {
+                    Some(a) => ColumnBuilder::Repeated(a.clone()),
+                    None => ColumnBuilder::new(c.ty, self.capacity, bytes + bytes / 8),
+                })
                 .collect();
-            for (i, a) in &self.repeated {
-                self.columns[*i] = ColumnBuilder::Repeated(a.clone());
-            }
         }
     }
 

@@ -1,5 +1,4 @@
 use std::collections::{BTreeMap, HashMap};
-
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
@@ -133,18 +132,21 @@ impl Flattener {
             .tables()
             .iter()
             .map(|t| {
+                // Only in the tables whose rows the flattener makes itself.
                 let own_rows = t.is_resource() || t.name == EDGES_TABLE || t.name == ISSUES_TABLE;
-                let repeated = t
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .filter(|_| own_rows)
-                    .filter_map(|(i, c)| match c.name {
-                        "_run_id" => Some((i, run_id.clone())),
-                        "_synced_at" => Some((i, synced_at.clone())),
-                        _ => None,
-                    })
-                    .collect();
+                let repeated = if own_rows {
+                    t.columns
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, c)| match c.name {
+                            "_run_id" => Some((i, run_id.clone())),
+                            "_synced_at" => Some((i, synced_at.clone())),
+                            _ => None,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 TableBuilder::new(t, batch_rows, repeated)
             })
             .collect();
