@@ -32,8 +32,22 @@ pub enum Command {
     Sync(SyncArgs),
     /// Run SQL over the latest committed Parquet snapshot.
     Query(QueryArgs),
-    /// Print the table model.
+    /// Print the table model, the IAM policy or the config reference.
     Schema(SchemaArgs),
+    /// Print a shell completion script (`cloudtab completions bash >
+    /// /etc/bash_completion.d/cloudtab`).
+    Completions(CompletionsArgs),
+}
+
+/// Source types `--source` accepts.
+pub const SOURCES: &[&str] = &["demo", "aws"];
+
+/// `cloudtab completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `cloudtab sync`.
@@ -42,8 +56,10 @@ pub struct SyncArgs {
     /// YAML file with `sources:` and `sinks:`; flags override it.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Source type: `demo` (a generated cloud, no account needed).
-    #[arg(long)]
+    /// Source type: `demo` (a generated AWS-shaped cloud, no account
+    /// needed; the default) or `aws` (the standard AWS credential chain:
+    /// environment, profiles, SSO, instance and container metadata).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SOURCES))]
     pub source: Option<String>,
     /// Demo source: size of the inventory (about 100 resources per unit).
     #[arg(long)]
@@ -51,10 +67,11 @@ pub struct SyncArgs {
     /// Demo source: generator seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Destination: a directory or a file:// URL for Parquet, or
-    /// postgres://user@host:port/db for PostgreSQL (password from the URL,
-    /// PGPASSWORD, or `password_file` in the config).
-    #[arg(long)]
+    /// Destination (default ./cloudtab-data). Parquet: a directory or a
+    /// file:///absolute/path URL. PostgreSQL: postgres://user@host:port/db
+    /// or postgresql://… (password from the URL, PGPASSWORD, or
+    /// `password_file` in the config).
+    #[arg(long, value_name = "DIR|file://PATH|postgres://URL")]
     pub sink: Option<String>,
     /// PostgreSQL sink: `force` drops and recreates tables whose columns
     /// were removed or retyped (default `safe`: such a run fails, exit 2).
@@ -97,7 +114,8 @@ pub struct QueryArgs {
     /// resource tables plus `kind`). Functions: `tag(tags, key)` and
     /// `json_get(json, key)`.
     pub sql: String,
-    /// Parquet destination to read (directory or file:// URL).
+    /// Parquet snapshot to read (the directory or file:// URL a `sync`
+    /// wrote to). `query` reads Parquet snapshots only, not PostgreSQL.
     #[arg(long, default_value = "./cloudtab-data")]
     pub data: String,
     /// Output format.
@@ -122,7 +140,7 @@ pub struct SchemaArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
     pub format: SchemaFormat,
-    /// PostgreSQL schema for `--format postgres`.
+    /// PostgreSQL schema the DDL of `--format postgres` names.
     #[arg(long, default_value = "cloudtab")]
     pub pg_schema: String,
 }
@@ -138,4 +156,7 @@ pub enum SchemaFormat {
     Postgres,
     /// The read-only AWS IAM policy that every AWS table needs.
     IamPolicy,
+    /// The configuration file reference (docs/CONFIG.md), from the config
+    /// types' doc comments.
+    Config,
 }

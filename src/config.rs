@@ -25,6 +25,83 @@ pub struct Config {
     /// core, at most 4): each hands out batches of `batch_rows / flatteners`
     /// rows. Peak memory grows with this number.
     pub batch_rows: usize,
+    /// How long a failed scope's rows are carried forward, counted from
+    /// when they were read (default 7 days).
+    pub carry_max_age: Age,
+}
+
+/// A duration written `<number><unit>`: `90s`, `30m`, `12h`, `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub std::time::Duration);
+
+impl Default for Age {
+    fn default() -> Self {
+        Age(std::time::Duration::from_secs(7 * 86_400))
+    }
+}
+
+impl std::str::FromStr for Age {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (n, unit) = s.split_at(split);
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration like 90s, 30m, 12h or 7d"))?;
+        let secs = match unit.trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(format!("`{s}` is not a duration like 90s, 30m, 12h or 7d")),
+        };
+        match n.checked_mul(secs) {
+            Some(total) if total > 0 && total <= 3650 * 86_400 => {
+                Ok(Age(std::time::Duration::from_secs(total)))
+            }
+            _ => Err(format!("`{s}` must be between 1s and 3650d")),
+        }
+    }
+}
+
+impl std::fmt::Display for Age {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.as_secs();
+        match secs {
+            s if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
+            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Age {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Age {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl schemars::JsonSchema for Age {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Age".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "duration: a number and `s`, `m`, `h` or `d`",
+            "type": "string"
+        })
+    }
 }
 
 fn default_concurrency() -> usize {
@@ -41,22 +118,80 @@ impl Default for Config {
             sinks: Vec::new(),
             max_concurrency: default_concurrency(),
             batch_rows: default_batch_rows(),
+            carry_max_age: Age::default(),
         }
     }
 }
 
-/// The file's top level, with sources and sinks not yet typed.
-#[derive(Deserialize)]
+// Sources and sinks stay untyped here and are parsed one by one once their
+// `type` is known, so that their errors carry full paths.
+/// The keys at the top of the file.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawConfig {
+pub(crate) struct RawConfig {
+    /// Where resources come from: a list of sources, each with a `type`
+    /// (`demo` or `aws`, see below); every source's scopes land in one
+    /// snapshot. Left out: one `demo` source with its defaults.
     #[serde(default)]
-    sources: Vec<serde_yaml::Value>,
+    #[schemars(with = "Option<Vec<serde_json::Map<String, serde_json::Value>>>")]
+    sources: Option<Vec<serde_yaml::Value>>,
+    /// Where the snapshot goes: a list of sinks, each with a `type`
+    /// (`parquet` or `postgres`, see below); each gets the same snapshot.
+    /// Left out: one `parquet` sink writing to `./cloudtab-data`.
     #[serde(default)]
-    sinks: Vec<serde_yaml::Value>,
+    #[schemars(with = "Option<Vec<serde_json::Map<String, serde_json::Value>>>")]
+    sinks: Option<Vec<serde_yaml::Value>>,
+    /// Scopes (account × region × service) extracted at the same time, 1
+    /// to 1024.
     #[serde(default = "default_concurrency")]
     max_concurrency: usize,
+    /// Rows per table the flatten stage holds before handing a batch to
+    /// the sinks, 1 to 1048576; shared by the flatteners (one per core, at
+    /// most 4). Peak memory grows with it.
     #[serde(default = "default_batch_rows")]
     batch_rows: usize,
+    /// How long the rows of a scope that keeps failing are carried forward,
+    /// counted from when they were read (their `_synced_at`): `90s`,
+    /// `30m`, `12h`, `7d`. Older rows, and the edges that touch them, are
+    /// dropped; `_scopes.carried_dropped` counts them.
+    #[serde(default)]
+    carry_max_age: Age,
+}
+
+/// `max_concurrency` out of range: the message, without the key.
+fn concurrency_error(n: usize) -> Option<String> {
+    (n == 0 || n > MAX_CONCURRENCY)
+        .then(|| format!("must be between 1 and {MAX_CONCURRENCY}, got {n}"))
+}
+
+/// `batch_rows` out of range: the message, without the key.
+fn batch_rows_error(n: usize) -> Option<String> {
+    (n == 0 || n > MAX_BATCH_ROWS)
+        .then(|| format!("must be between 1 and {MAX_BATCH_ROWS}, got {n}"))
+}
+
+/// Largest `max_concurrency`.
+const MAX_CONCURRENCY: usize = 1024;
+/// Largest `batch_rows`.
+const MAX_BATCH_ROWS: usize = 1 << 20;
+
+/// A validation message `key: message` (as the config types' `validate`
+/// return them) placed at `path` in `text`: `path.key: message (line N)`.
+fn located(text: &str, path: &[Seg], error: &str) -> String {
+    match error.split_once(": ") {
+        Some((key, message)) if !key.contains(' ') => at(text, path, key, message),
+        _ => at(text, path, "", error),
+    }
+}
+
+/// A validation message `key: message` about a value that a flag set:
+/// `--flag: message`.
+fn flag_error(flag: &str, error: &str) -> CliError {
+    let message = match error.split_once(": ") {
+        Some((key, message)) if !key.contains(' ') => message,
+        _ => error,
+    };
+    CliError::usage(format!("{flag}: {message}"))
 }
 
 /// A step of a key path.
@@ -240,7 +375,26 @@ pub enum SinkConfig {
     Postgres(PostgresSinkConfig),
 }
 
+impl SourceConfig {
+    /// Checks the values without I/O: `key: message` on error.
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            SourceConfig::Demo(d) => d.validate(),
+            SourceConfig::Aws(a) => a.validate(),
+        }
+    }
+}
+
 impl SinkConfig {
+    /// Checks the values without I/O: `key: message` on error.
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            SinkConfig::Parquet(p) => p.validate(),
+            SinkConfig::Postgres(p) => p.validate(),
+        }
+        .map_err(|e| e.to_string())
+    }
+
     /// `sink` parsed from a `--sink` value: a postgres:// URL or a
     /// Parquet directory / file:// URL; `file` supplies the other options
     /// when it has a sink of the same type.
@@ -294,38 +448,97 @@ impl Config {
         // Sources and sinks are parsed one by one after their `type` is
         // known, so that errors carry the full path of the offending key.
         let raw: RawConfig = typed(text, doc, &[])?;
+        if let Some(e) = concurrency_error(raw.max_concurrency) {
+            return Err(at(text, &[], "max_concurrency", &e));
+        }
+        if let Some(e) = batch_rows_error(raw.batch_rows) {
+            return Err(at(text, &[], "batch_rows", &e));
+        }
         let mut config = Config {
             sources: Vec::new(),
             sinks: Vec::new(),
             max_concurrency: raw.max_concurrency,
             batch_rows: raw.batch_rows,
+            carry_max_age: raw.carry_max_age,
         };
+        if raw.sources.as_ref().is_some_and(Vec::is_empty) {
+            return Err(at(
+                text,
+                &[],
+                "sources",
+                "an empty list reads nothing; leave `sources` out for the demo cloud, or name a source (`type: demo` or `type: aws`)",
+            ));
+        }
+        if raw.sinks.as_ref().is_some_and(Vec::is_empty) {
+            return Err(at(
+                text,
+                &[],
+                "sinks",
+                "an empty list writes nowhere; leave `sinks` out for Parquet in ./cloudtab-data, or name a sink (`type: parquet` or `type: postgres`)",
+            ));
+        }
+        // Each entry is typed, then its values checked, so that a range
+        // error names the key and line just like a type error.
         config.sources = typed_entries(
             text,
             "sources",
-            raw.sources,
+            raw.sources.unwrap_or_default(),
             "`demo` or `aws`",
-            |kind, rest, path| match kind {
-                "demo" => Some(typed(text, rest, path).map(SourceConfig::Demo)),
-                "aws" => Some(typed(text, rest, path).map(SourceConfig::Aws)),
-                _ => None,
+            |kind, rest, path| {
+                let checked = |source: SourceConfig| {
+                    source
+                        .validate()
+                        .map(|()| source)
+                        .map_err(|e| located(text, path, &e))
+                };
+                match kind {
+                    "demo" => Some(
+                        typed(text, rest, path)
+                            .map(SourceConfig::Demo)
+                            .and_then(checked),
+                    ),
+                    "aws" => Some(
+                        typed(text, rest, path)
+                            .map(SourceConfig::Aws)
+                            .and_then(checked),
+                    ),
+                    _ => None,
+                }
             },
         )?;
         config.sinks = typed_entries(
             text,
             "sinks",
-            raw.sinks,
+            raw.sinks.unwrap_or_default(),
             "`parquet` or `postgres`",
-            |kind, rest, path| match kind {
-                "parquet" => Some(typed(text, rest, path).map(SinkConfig::Parquet)),
-                "postgres" => Some(typed(text, rest, path).map(SinkConfig::Postgres)),
-                _ => None,
+            |kind, rest, path| {
+                let checked = |sink: SinkConfig| {
+                    sink.validate()
+                        .map(|()| sink)
+                        .map_err(|e| located(text, path, &e))
+                };
+                match kind {
+                    "parquet" => Some(
+                        typed(text, rest, path)
+                            .map(SinkConfig::Parquet)
+                            .and_then(checked),
+                    ),
+                    "postgres" => Some(
+                        typed(text, rest, path)
+                            .map(SinkConfig::Postgres)
+                            .and_then(checked),
+                    ),
+                    _ => None,
+                }
             },
         )?;
         Ok(config)
     }
 
-    /// Applies command-line flags on top of the file, then defaults.
+    /// Applies command-line flags on top of the file, then defaults. A
+    /// source or sink built from flags alone gets exactly the defaults a
+    /// config file naming only its `type` gets; an error about a value a
+    /// flag set names the flag.
     pub fn apply_flags(mut self, a: &SyncArgs) -> Result<Config, CliError> {
         if let Some(src) = &a.source {
             let picked = match src.as_str() {
@@ -343,7 +556,8 @@ impl Config {
                     .unwrap_or(SourceConfig::Aws(AwsConfig::default())),
                 other => {
                     return Err(CliError::usage(format!(
-                        "--source: unknown source `{other}`; available: demo, aws"
+                        "--source: unknown source `{other}`; available: {}",
+                        crate::cli::SOURCES.join(", ")
                     )))
                 }
             };
@@ -362,6 +576,7 @@ impl Config {
                 if let Some(v) = a.seed {
                     d.seed = v;
                 }
+                d.validate().map_err(|e| flag_error("--scale", &e))?;
                 applied = true;
             }
             if !applied {
@@ -371,7 +586,9 @@ impl Config {
             }
         }
         if let Some(dest) = &a.sink {
-            self.sinks = vec![SinkConfig::from_flag(dest, &self.sinks)?];
+            let sink = SinkConfig::from_flag(dest, &self.sinks)?;
+            sink.validate().map_err(|e| flag_error("--sink", &e))?;
+            self.sinks = vec![sink];
         }
         if self.sinks.is_empty() {
             self.sinks
@@ -382,6 +599,8 @@ impl Config {
             for s in &mut self.sinks {
                 if let SinkConfig::Parquet(p) = s {
                     p.keep_runs = Some(k);
+                    p.validate()
+                        .map_err(|e| flag_error("--keep-runs", &e.to_string()))?;
                     applied = true;
                 }
             }
@@ -405,6 +624,9 @@ impl Config {
             }
         }
         if let Some(n) = a.max_concurrency {
+            if let Some(e) = concurrency_error(n) {
+                return Err(CliError::usage(format!("--max-concurrency: {e}")));
+            }
             self.max_concurrency = n;
         }
         self.validate()?;
@@ -413,31 +635,19 @@ impl Config {
 
     /// Checks every value without I/O.
     pub fn validate(&self) -> Result<(), CliError> {
-        if self.max_concurrency == 0 || self.max_concurrency > 1024 {
-            return Err(CliError::usage(format!(
-                "max_concurrency: must be between 1 and 1024, got {}",
-                self.max_concurrency
-            )));
+        if let Some(e) = concurrency_error(self.max_concurrency) {
+            return Err(CliError::usage(format!("max_concurrency: {e}")));
         }
-        if self.batch_rows == 0 || self.batch_rows > 1 << 20 {
-            return Err(CliError::usage(format!(
-                "batch_rows: must be between 1 and 1048576, got {}",
-                self.batch_rows
-            )));
+        if let Some(e) = batch_rows_error(self.batch_rows) {
+            return Err(CliError::usage(format!("batch_rows: {e}")));
         }
         for (i, s) in self.sources.iter().enumerate() {
-            match s {
-                SourceConfig::Demo(d) => d.validate(),
-                SourceConfig::Aws(a) => a.validate(),
-            }
-            .map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
+            s.validate()
+                .map_err(|e| CliError::usage(format!("sources[{i}].{e}")))?;
         }
         for (i, s) in self.sinks.iter().enumerate() {
-            match s {
-                SinkConfig::Parquet(p) => p.validate(),
-                SinkConfig::Postgres(p) => p.validate(),
-            }
-            .map_err(|e| CliError::usage(format!("sinks[{i}].{e}")))?;
+            s.validate()
+                .map_err(|e| CliError::usage(format!("sinks[{i}].{e}")))?;
         }
         Ok(())
     }
@@ -474,13 +684,143 @@ impl Config {
                 }),
             })
             .collect();
-        serde_json::json!({"sources": sources, "sinks": sinks, "max_concurrency": self.max_concurrency, "batch_rows": self.batch_rows})
+        serde_json::json!({"sources": sources, "sinks": sinks, "max_concurrency": self.max_concurrency, "batch_rows": self.batch_rows, "carry_max_age": self.carry_max_age.to_string()})
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    /// The config `cloudtab sync ARGS` builds without a file.
+    fn from_flags(args: &[&str]) -> Result<Config, CliError> {
+        let cli = crate::cli::Cli::try_parse_from(["cloudtab", "sync"].iter().chain(args).copied())
+            .unwrap();
+        let crate::cli::Command::Sync(a) = cli.command else {
+            unreachable!()
+        };
+        Config::default().apply_flags(&a)
+    }
+
+    /// The config a file with `text` gives (no flags).
+    fn from_file(text: &str) -> Config {
+        let cli = crate::cli::Cli::try_parse_from(["cloudtab", "sync"]).unwrap();
+        let crate::cli::Command::Sync(a) = cli.command else {
+            unreachable!()
+        };
+        Config::from_yaml(text).unwrap().apply_flags(&a).unwrap()
+    }
+
+    #[test]
+    fn flags_alone_give_exactly_the_defaults_of_a_minimal_file() {
+        // Issue #17: `--source aws` failed with max_attempts 0.
+        for (flags, file) in [
+            (vec!["--source", "demo"], "sources:\n  - type: demo\n"),
+            (vec!["--source", "aws"], "sources:\n  - type: aws\n"),
+            (
+                vec!["--sink", "out"],
+                "sinks:\n  - type: parquet\n    url: out\n",
+            ),
+            (
+                vec!["--sink", "file:///tmp/out"],
+                "sinks:\n  - type: parquet\n    url: file:///tmp/out\n",
+            ),
+            (
+                vec!["--sink", "postgres://me@127.0.0.1:5432/inv"],
+                "sinks:\n  - type: postgres\n    url: postgres://me@127.0.0.1:5432/inv\n",
+            ),
+            (vec![], ""),
+        ] {
+            let built = from_flags(&flags).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+            assert_eq!(built, from_file(file), "{flags:?}");
+        }
+        let SourceConfig::Aws(aws) = &from_flags(&["--source", "aws"]).unwrap().sources[0] else {
+            panic!("not aws")
+        };
+        assert_eq!(aws.max_attempts, 10);
+    }
+
+    #[test]
+    fn empty_lists_are_errors_not_defaults() {
+        let e = Config::from_yaml("sources:\n  - type: demo\nsinks: []\n").unwrap_err();
+        assert!(
+            e.starts_with("sinks: an empty list writes nowhere") && e.ends_with("(line 3)"),
+            "{e}"
+        );
+        let e = Config::from_yaml("sources: []\n").unwrap_err();
+        assert!(e.starts_with("sources: an empty list reads nothing"), "{e}");
+    }
+
+    #[test]
+    fn range_errors_name_the_line_or_the_flag() {
+        let e = Config::from_yaml("sources:\n  - type: demo\n    scale: 0\n").unwrap_err();
+        assert_eq!(
+            e,
+            "sources[0].scale: must be between 1 and 100000, got 0 (line 3)"
+        );
+        let e = Config::from_yaml("# c\nmax_concurrency: 0\n").unwrap_err();
+        assert_eq!(
+            e,
+            "max_concurrency: must be between 1 and 1024, got 0 (line 2)"
+        );
+        let e = Config::from_yaml("batch_rows: 0\n").unwrap_err();
+        assert!(
+            e.starts_with("batch_rows: must be") && e.ends_with("(line 1)"),
+            "{e}"
+        );
+        let e = Config::from_yaml("sinks:\n  - type: parquet\n    url: x\n    keep_runs: 0\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("sinks[0].keep_runs: must be at least 1") && e.ends_with("(line 4)"),
+            "{e}"
+        );
+        let e = Config::from_yaml("sources:\n  - type: aws\n    max_attempts: 0\n").unwrap_err();
+        assert!(
+            e.starts_with("sources[0].max_attempts:") && e.ends_with("(line 3)"),
+            "{e}"
+        );
+        let e = Config::from_yaml(
+            "sinks:\n  - type: postgres\n    url: postgres://h/db\n    schema: ''\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("sinks[0].schema:") && e.ends_with("(line 4)"),
+            "{e}"
+        );
+
+        let flag = |args: &[&str]| from_flags(args).unwrap_err().to_string();
+        assert_eq!(
+            flag(&["--scale", "0"]),
+            "--scale: must be between 1 and 100000, got 0"
+        );
+        assert_eq!(
+            flag(&["--max-concurrency", "0"]),
+            "--max-concurrency: must be between 1 and 1024, got 0"
+        );
+        assert!(flag(&["--keep-runs", "0"]).starts_with("--keep-runs: must be at least 1"));
+        assert!(flag(&["--sink", "file://relative"])
+            .starts_with("--sink: `file://relative` must be an absolute"));
+    }
+
+    #[test]
+    fn the_deploy_examples_are_valid_configs() {
+        let c = Config::from_yaml(include_str!("../deploy/cloudtab.yaml")).unwrap();
+        assert!(matches!(c.sources[..], [SourceConfig::Aws(_)]));
+        assert!(matches!(c.sinks[..], [SinkConfig::Postgres(_)]));
+        // The Kubernetes ConfigMap carries a config of its own.
+        let docs: Vec<serde_yaml::Value> =
+            serde_yaml::Deserializer::from_str(include_str!("../deploy/kubernetes/cronjob.yaml"))
+                .map(|d| serde_yaml::Value::deserialize(d).unwrap())
+                .collect();
+        let map = docs
+            .iter()
+            .find(|d| d["kind"] == "ConfigMap")
+            .expect("a ConfigMap");
+        let text = map["data"]["cloudtab.yaml"].as_str().unwrap();
+        let c = Config::from_yaml(text).unwrap();
+        assert!(matches!(c.sinks[..], [SinkConfig::Postgres(_)]));
+    }
 
     #[test]
     fn unknown_keys_and_wrong_types_name_path_and_line() {
@@ -520,12 +860,15 @@ mod tests {
             e.starts_with("sources[0].regions: expected a list of regions or `all`"),
             "{e}"
         );
-        let c = Config::from_yaml(
+        let e = Config::from_yaml(
             "sources:\n  - type: aws\n    regions: [us-east-1]\n    services: [ec2, redshift]\n",
         )
-        .unwrap();
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("services: unknown service `redshift`"), "{e}");
+        .unwrap_err();
+        assert!(
+            e.contains("sources[0].services: unknown service `redshift`")
+                && e.ends_with("(line 4)"),
+            "{e}"
+        );
         let e = Config::from_yaml("sources:\n  - scale: 3\n").unwrap_err();
         assert!(e.contains("sources[0]: missing key `type` (line 2)"), "{e}");
         let e = Config::from_yaml("sources: [1, 2\n").unwrap_err();

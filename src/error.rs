@@ -12,8 +12,12 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Partial: committed, but some scopes failed (see `_scopes`).
     pub const PARTIAL: i32 = 3;
-    /// Interrupted (Ctrl-C): the run was aborted, nothing was committed.
+    /// Interrupted (Ctrl-C, SIGINT) before commit: the run was aborted,
+    /// nothing was committed.
     pub const INTERRUPTED: i32 = 130;
+    /// Terminated (SIGTERM, as systemd and Kubernetes stop a job) before
+    /// commit: the run was aborted, nothing was committed.
+    pub const TERMINATED: i32 = 143;
 }
 
 /// An error with the exit code it ends the process with.

@@ -3,10 +3,12 @@
 
 mod cli;
 mod config;
+mod config_doc;
 mod error;
 mod pipeline;
 mod progress;
 mod query;
+mod signals;
 mod summary;
 
 use std::io::IsTerminal;
@@ -19,6 +21,7 @@ use cloudtab_schema::{markdown, postgres_ddl, Registry};
 use crate::cli::{Cli, Command, LogFormat, ProgressMode, SchemaFormat, SyncArgs};
 use crate::config::Config;
 use crate::error::{exit, CliError};
+use crate::pipeline::Failure;
 
 // jemalloc: items are allocated on extractor threads and freed on the
 // flattener's, a pattern glibc's allocator handles slowly (a fifth of the
@@ -33,7 +36,25 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub static MALLOC_CONF: &[u8; 46] = b"dirty_decay_ms:500,muzzy_decay_ms:0,narenas:2\0";
 
 fn main() {
-    let cli = Cli::parse();
+    let json_logs = json_logs_requested(std::env::args_os().skip(1));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors come before logging starts; with `--log-format json`
+        // they are a JSON line too, so that stderr holds nothing else.
+        Err(e) if e.use_stderr() && json_logs => {
+            let line = serde_json::json!({
+                "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "level": "ERROR",
+                "message": "invalid command line",
+                "error": e.to_string().trim_end(),
+                "exit_code": exit::USAGE,
+                "target": "cloudtab",
+            });
+            eprintln!("{line}");
+            std::process::exit(exit::USAGE);
+        }
+        Err(e) => e.exit(),
+    };
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -41,7 +62,10 @@ fn main() {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            report(
+                cli.log_format,
+                &CliError::failure(anyhow::anyhow!("cannot start the async runtime: {e}")),
+            );
             std::process::exit(exit::FAILURE);
         }
     };
@@ -49,10 +73,7 @@ fn main() {
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            if log_format == LogFormat::Json {
-                tracing::error!(error = %e, exit_code = e.code, "failed");
-            }
+            report(log_format, &e);
             e.code
         }
     };
@@ -60,6 +81,25 @@ fn main() {
     // may be generator threads still waiting on a closed channel.
     runtime.shutdown_background();
     std::process::exit(code);
+}
+
+/// True when the command line asks for JSON logs (read before clap has
+/// parsed it, for errors clap itself reports).
+fn json_logs_requested(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--log-format=json"
+            || (a == "--log-format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
+}
+
+/// Prints an error that ends the process: one JSON log line with
+/// `--log-format json` (stderr carries nothing else), else `error: …`.
+fn report(format: LogFormat, e: &CliError) {
+    match format {
+        LogFormat::Json => tracing::error!(error = %e, exit_code = e.code, "failed"),
+        LogFormat::Text => eprintln!("error: {e}"),
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -105,6 +145,7 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             let text = match a.format {
                 SchemaFormat::Md => markdown(registry),
                 SchemaFormat::Postgres => postgres_ddl(registry, &a.pg_schema),
+                SchemaFormat::Config => config_doc::markdown(),
                 SchemaFormat::Json => {
                     serde_json::to_string_pretty(registry.tables()).map_err(CliError::failure)?
                         + "\n"
@@ -123,6 +164,11 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(exit::OK)
         }
         Command::Sync(a) => sync(a, cli.log_format).await,
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "cloudtab", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
     }
 }
 
@@ -132,6 +178,7 @@ async fn sync(args: SyncArgs, log_format: LogFormat) -> Result<i32, CliError> {
         None => Config::default(),
     };
     let config = file.apply_flags(&args)?;
+    let stop = signals::listen();
     let bars = (args.progress == ProgressMode::Auto
         && log_format == LogFormat::Text
         && std::io::stderr().is_terminal())
@@ -140,22 +187,29 @@ async fn sync(args: SyncArgs, log_format: LogFormat) -> Result<i32, CliError> {
         Some(b) => b.clone(),
         None => progress::Lines::new(),
     };
-    let result = tokio::select! {
-        r = pipeline::sync(&config, progress) => r,
-        _ = tokio::signal::ctrl_c() => {
-            // Dropping the pipeline drops every open transaction: nothing
-            // was committed, and leftovers are invisible to readers.
-            Err(CliError { code: exit::INTERRUPTED, error: anyhow::anyhow!("interrupted; nothing was committed") })
-        }
-    };
+    let result = pipeline::sync(&config, progress, &stop).await;
     if let Some(b) = &bars {
         b.finish();
     }
-    let outcome = result?;
-    summary::print(&outcome, log_format);
-    Ok(if outcome.failed_scopes().next().is_some() {
-        exit::PARTIAL
-    } else {
-        exit::OK
-    })
+    match result {
+        Ok(outcome) => {
+            let code = if outcome.failed_scopes().next().is_some() {
+                exit::PARTIAL
+            } else {
+                exit::OK
+            };
+            summary::print(&outcome, code, log_format);
+            Ok(code)
+        }
+        Err(failure) => {
+            let Failure { error, .. } = &failure;
+            if failure.run_id.is_some() {
+                summary::print_failure(&failure, log_format);
+            }
+            Err(CliError {
+                code: error.code,
+                error: anyhow::anyhow!("{error}"),
+            })
+        }
+    }
 }

@@ -17,6 +17,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::local::LocalFileSystem;
@@ -60,6 +61,15 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
     let ctx = SessionContext::new_with_config(config);
     register_functions(&ctx);
     for (name, table) in &manifest.tables {
+        for f in &table.files {
+            check_manifest_path(&f.path).map_err(|why| {
+                CliError::failure(anyhow::anyhow!(
+                    "manifest of run `{}` lists file `{}` of table `{name}`, which {why}; refusing to follow it (a manifest only names files under its root)",
+                    manifest.run_id,
+                    f.path
+                ))
+            })?;
+        }
         let urls = table
             .files
             .iter()
@@ -86,6 +96,24 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
     }
     register_resources_view(&ctx, &manifest).await?;
     Ok((ctx, manifest))
+}
+
+/// A manifest names files relative to its root: no absolute path, no `..`,
+/// nothing that could reach outside the root.
+fn check_manifest_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("is empty");
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') {
+        return Err("is absolute");
+    }
+    if path
+        .split(['/', '\\'])
+        .any(|c| c == ".." || c == "." || c.is_empty())
+    {
+        return Err("leaves the root (`..`, `.` or an empty component)");
+    }
+    Ok(())
 }
 
 /// A file of the snapshot as DataFusion takes it: an absolute local path
@@ -157,13 +185,35 @@ fn json_get(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> 
     Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
 }
 
+/// What a user's query may do: read. No DDL (`CREATE`, `DROP`), no DML
+/// (`INSERT`, `COPY … TO`, which would write files), no statements (`SET`,
+/// transactions).
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
 /// Runs `sql` against the snapshot at `data` and prints the result.
 pub async fn run(data: &str, sql: &str, format: QueryFormat) -> Result<(), CliError> {
     let (ctx, _) = open_snapshot(data).await?;
     let df = ctx
-        .sql(sql)
+        .sql_with_options(sql, read_only())
         .await
-        .map_err(|e| CliError::failure(anyhow::anyhow!("query failed: {e}")))?;
+        .map_err(|e| {
+            let refused = matches!(e, datafusion::error::DataFusionError::Plan(_))
+                && ["DDL not supported", "DML not supported", "Statement not supported"]
+                    .iter()
+                    .any(|m| e.to_string().contains(m));
+            if refused {
+                CliError::usage(format!(
+                    "query refused: `cloudtab query` only reads the snapshot (SELECT, WITH, EXPLAIN); {e}"
+                ))
+            } else {
+                CliError::failure(anyhow::anyhow!("query failed: {e}"))
+            }
+        })?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df
         .collect()
@@ -202,12 +252,18 @@ fn print_batches(
             let mut w = arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(out);
+            // The header comes with the first batch: with no rows, an empty
+            // batch still writes it.
+            w.write(&RecordBatch::new_empty(schema))?;
             for b in batches {
                 w.write(b)?;
             }
         }
         QueryFormat::Json => {
-            let mut w = arrow::json::ArrayWriter::new(&mut *out);
+            // SQL NULL is `null`, not a missing field.
+            let mut w = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::JsonArray>(&mut *out);
             for b in batches {
                 w.write(b)?;
             }

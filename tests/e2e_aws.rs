@@ -56,8 +56,51 @@ impl Seeded {
     }
 }
 
+/// The microsecond the API sent: SDK date-times read from epoch seconds
+/// with a fraction (EKS `createdAt`) are binary floats a hair off the
+/// decimal, so the nearest microsecond, not the truncated one (issue #12;
+/// DynamoDB's is also checked against the raw response).
 fn micros(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
-    t.map(|t| t.secs() * 1_000_000 + (t.subsec_nanos() / 1000) as i64)
+    t.map(|t| t.secs() * 1_000_000 + ((t.subsec_nanos() + 500) / 1000) as i64)
+}
+
+/// The creation time of DynamoDB table `name` as the API's JSON writes it
+/// (epoch seconds with a decimal fraction), to the nearest microsecond of
+/// that decimal: read from the raw response, not through the SDK's float.
+fn ddb_creation_micros(endpoint: &str, name: &str) -> i64 {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = format!(r#"{{"TableName":"{name}"}}"#);
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: DynamoDB_20120810.DescribeTable\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let at = answer
+        .find("\"CreationDateTime\":")
+        .unwrap_or_else(|| panic!("no CreationDateTime in {answer}"));
+    let number: String = answer[at + "\"CreationDateTime\":".len()..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let (whole, fraction) = number.split_once('.').unwrap_or((&number, ""));
+    let digits: String = fraction
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(7)
+        .collect();
+    let seventh: i64 = digits[6..].parse().unwrap();
+    whole.parse::<i64>().unwrap() * 1_000_000
+        + digits[..6].parse::<i64>().unwrap()
+        + i64::from(seventh >= 5)
 }
 
 fn ec2_tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
@@ -298,12 +341,15 @@ async fn seed(endpoint: &str) -> Seeded {
                 .target_group_arn()
                 .unwrap()
                 .to_string();
+            // The emulator keeps one registration per instance; a test
+            // adds more ports through the fault proxy (`extra_ports`).
             lb_client
                 .register_targets()
                 .target_group_arn(&tg_arn)
                 .targets(
                     elb::types::TargetDescription::builder()
                         .id(&inst_id)
+                        .port(80)
                         .build(),
                 )
                 .send()
@@ -828,14 +874,22 @@ async fn seed(endpoint: &str) -> Seeded {
         .send()
         .await
         .unwrap();
+    // The SDK's own value would be the binary float the JSON number became;
+    // the table must hold the decimal the API sent (issue #12).
+    let sent = ddb_creation_micros(endpoint, "orders");
+    let via_sdk = micros(
+        table
+            .table_description()
+            .and_then(|t| t.creation_date_time()),
+    );
+    assert!(
+        via_sdk.is_some_and(|v| (v - sent).abs() <= 1),
+        "{via_sdk:?} {sent}"
+    );
     add(
         "aws_dynamodb_table",
         "orders",
-        micros(
-            table
-                .table_description()
-                .and_then(|t| t.creation_date_time()),
-        ),
+        Some(sent),
         map(&[("owner", "shop")]),
     );
     // The profile on the us-east-1 instance.
@@ -1399,17 +1453,36 @@ fn throttling_and_server_errors_lose_nothing_and_a_denied_scope_fails_alone() {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
 
-    // Every 4th request throttled or answered with a 500.
+    // Every 4th request throttled or answered with a 500; and the target
+    // group's instance reported on two more ports, as ECS dynamic port
+    // mapping registers it (issue #12).
     let proxy = FaultProxy::start(
         moto.port(),
         Faults {
             every: 4,
+            extra_ports: vec![32768, 32769],
             ..Faults::default()
         },
     );
     let (code, out, err) = aws_sync(dir.path(), &data, &proxy.url());
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(proxy.injected.load(std::sync::atomic::Ordering::Relaxed) > 5);
+    // One instance on three ports: three targets, one edge (check_seeded
+    // counts it, and finds no edge twice).
+    let targets = query(
+        &data,
+        "SELECT targets FROM aws_elbv2_target_group WHERE name = 'web'",
+    );
+    let targets: serde_json::Value =
+        serde_json::from_str(targets[0]["targets"].as_str().unwrap()).unwrap();
+    let mut ports: Vec<i64> = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["Port"].as_i64())
+        .collect();
+    ports.sort();
+    assert_eq!(ports, vec![80, 32768, 32769], "{targets}");
     check_seeded(&data, &seeded);
     assert!(count(&data, "SELECT sum(retries) AS n FROM _scopes") > 0);
     assert!(count(&data, "SELECT sum(throttles) AS n FROM _scopes") > 0);
@@ -1566,6 +1639,22 @@ fn check_seeded(data: &std::path::Path, seeded: &Seeded) {
         );
         assert_eq!(n, 1, "edge {ft} {fid} -{kind}-> {tt} {tid}");
     }
+    // Issue #12: no edge is there twice, and none was even sent twice.
+    assert_eq!(
+        count(
+            data,
+            "SELECT count(*) AS n FROM (SELECT from_id, to_id, edge_type FROM _edges GROUP BY 1, 2, 3 HAVING count(*) > 1)"
+        ),
+        0,
+        "duplicate edges"
+    );
+    assert_eq!(
+        count(
+            data,
+            "SELECT count(*) AS n FROM _issues WHERE reason LIKE 'duplicate edge%'"
+        ),
+        0
+    );
     // No JSON `null` stored as text anywhere.
     for t in cloudtab_extract::aws::TABLES {
         let rows = query(data, &format!("SELECT * FROM {t}"));
@@ -1637,4 +1726,85 @@ fn accounts_from_a_profile_and_an_assumed_role() {
         "one account from the profile, one from the assumed role"
     );
     assert_eq!(count(&data, "SELECT count(*) AS n FROM aws_account"), 2);
+}
+
+/// A loopback peer that accepts every connection and never answers.
+fn silent_peer() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        // Bounded: enough connections for every attempt of the tests below.
+        for conn in listener.incoming().take(64) {
+            match conn {
+                Ok(c) => held.push(c),
+                Err(_) => break,
+            }
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn a_peer_that_never_answers_fails_its_scope_by_timeout_not_the_run() {
+    // Issue #12: every request has a timeout and every scope a deadline.
+    let moto = Moto::start(&python());
+    let (silent, _peer) = silent_peer();
+    let dir = TempDir::new().unwrap();
+    for (timeouts, reason) in [
+        // A request timeout: each attempt gives up after 1 s.
+        ("request_timeout_secs: 1\n    max_attempts: 2\n", "timeout"),
+        // A scope deadline shorter than the requests' own timeout.
+        (
+            "request_timeout_secs: 60\n    scope_timeout_secs: 2\n",
+            "deadline of 2 s",
+        ),
+    ] {
+        let data = dir.path().join(format!("data-{}", reason.len()));
+        let config = dir.path().join("hang.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "sources:\n  - type: aws\n    regions: [us-east-1]\n    services: [sqs, dynamodb]\n    endpoint_url: '{}'\n    endpoints: {{sqs: 'http://127.0.0.1:{silent}'}}\n    {timeouts}sinks:\n  - type: parquet\n    url: '{}'\n",
+                moto.url(),
+                data.display()
+            ),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let (code, out, err) = outcome(
+            &cloudtab()
+                .args([
+                    "sync",
+                    "--progress",
+                    "never",
+                    "--config",
+                    config.to_str().unwrap(),
+                ])
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("AWS_CONFIG_FILE", dir.path().join("none"))
+                .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+                .env("CLOUDTAB_LOG", "error")
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 3, "{timeouts}\nstdout:\n{out}\nstderr:\n{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        let rows = query(
+            &data,
+            "SELECT service, status, error FROM _scopes ORDER BY service",
+        );
+        let sqs = rows.iter().find(|r| r["service"] == "sqs").unwrap();
+        assert_eq!(sqs["status"], "failed", "{rows:?}");
+        assert!(
+            sqs["error"].as_str().unwrap().contains(reason),
+            "{reason}: {rows:?}"
+        );
+        // The other service of the same account and region was read.
+        let ddb = rows.iter().find(|r| r["service"] == "dynamodb").unwrap();
+        assert_eq!(ddb["status"], "ok", "{rows:?}");
+    }
 }

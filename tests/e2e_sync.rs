@@ -299,7 +299,7 @@ fn bad_flags_and_config_exit_2_naming_the_problem() {
         ],
         "scale",
     );
-    bad(&["sync", "--source", "gcp"], "unknown source `gcp`");
+    bad(&["sync", "--source", "gcp"], "[possible values: demo, aws]");
     bad(&["sync", "--sink", "s3://bucket/x"], "s3://");
     bad(
         &["sync", "--config", "/no/such/file.yaml"],

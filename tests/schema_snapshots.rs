@@ -44,3 +44,32 @@ fn schema_iam_policy() {
     }
     insta::assert_snapshot!("schema_iam_policy", out);
 }
+
+#[test]
+fn config_reference_matches_the_config_types() {
+    // docs/CONFIG.md is generated from the config types' doc comments and
+    // defaults; a changed key or default must be regenerated with
+    // `cloudtab schema --format config > docs/CONFIG.md`.
+    let out = schema("config");
+    let file = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/CONFIG.md"),
+    )
+    .unwrap_or_default();
+    assert!(
+        out == file,
+        "docs/CONFIG.md is out of date: run `cloudtab schema --format config > docs/CONFIG.md`"
+    );
+    for key in [
+        "max_attempts",
+        "row_group_rows",
+        "row_group_bytes",
+        "file_rows",
+        "lock_wait_secs",
+        "keep_runs",
+        "password_file",
+        "fail_scopes",
+        "batch_rows",
+    ] {
+        assert!(out.contains(&format!("`{key}`")), "{key} is documented");
+    }
+}

@@ -1,7 +1,9 @@
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use cloudtab_schema::{Edge, EdgeType, Item, Resource, ResourceRef};
+use cloudtab_schema::{Edge, EdgeType, Issue, Item, Resource, ResourceRef, EDGES_TABLE};
 use tokio::sync::mpsc;
 
 /// Items travel in chunks: one channel message per few hundred items keeps
@@ -25,13 +27,37 @@ pub struct Counters {
     pub edges: AtomicU64,
 }
 
+/// A hasher for keys that are well mixed already ([`Edge::key`]).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// How an extractor hands items to the pipeline: buffers a chunk, then
 /// waits for room in the bounded channel (back-pressure).
+///
+/// Edges are unique per `(from_id, to_id, edge_type)`: an edge this emitter
+/// (one scope) has sent already is not sent again; an `_issues` row names
+/// it instead, so a sink never meets a duplicate key. The keys of the
+/// scope's edges are held until the scope ends (8 bytes each).
 #[derive(Debug)]
 pub struct Emitter {
     tx: mpsc::Sender<ItemChunk>,
     buf: Vec<Item>,
     counters: Arc<Counters>,
+    edges: HashSet<u64, BuildHasherDefault<KeyHasher>>,
 }
 
 impl Emitter {
@@ -41,6 +67,7 @@ impl Emitter {
             tx,
             buf: Vec::with_capacity(CHUNK),
             counters: Arc::default(),
+            edges: HashSet::default(),
         }
     }
 
@@ -56,22 +83,32 @@ impl Emitter {
             tx: self.tx.clone(),
             buf: Vec::with_capacity(CHUNK),
             counters: self.counters.clone(),
+            edges: HashSet::default(),
         }
     }
 
-    fn count(&self, item: &Item) {
-        let c = match item {
-            Item::Resource(_) => &self.counters.resources,
-            Item::Edge(_) => &self.counters.edges,
+    /// Buffers `item`, or for an edge sent before, an issue naming it.
+    /// True when the buffer is full.
+    fn buffer(&mut self, item: Item) -> bool {
+        let item = match item {
+            Item::Resource(_) => {
+                self.counters.resources.fetch_add(1, Ordering::Relaxed);
+                item
+            }
+            Item::Edge(e) if self.edges.insert(e.key()) => {
+                self.counters.edges.fetch_add(1, Ordering::Relaxed);
+                Item::Edge(e)
+            }
+            Item::Edge(e) => Item::Issue(Box::new(duplicate(&e))),
+            Item::Issue(_) => item,
         };
-        c.fetch_add(1, Ordering::Relaxed);
+        self.buf.push(item);
+        self.buf.len() >= CHUNK
     }
 
     /// Sends an item (buffered).
     pub async fn emit(&mut self, item: Item) -> Result<(), PipelineClosed> {
-        self.count(&item);
-        self.buf.push(item);
-        if self.buf.len() >= CHUNK {
+        if self.buffer(item) {
             self.flush().await?;
         }
         Ok(())
@@ -110,9 +147,7 @@ impl Emitter {
 
     /// [`Self::emit`] for code on a blocking thread (never inside async code).
     pub fn blocking_emit(&mut self, item: Item) -> Result<(), PipelineClosed> {
-        self.count(&item);
-        self.buf.push(item);
-        if self.buf.len() >= CHUNK {
+        if self.buffer(item) {
             self.blocking_flush()?;
         }
         Ok(())
@@ -125,5 +160,69 @@ impl Emitter {
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
         self.tx.blocking_send(chunk).map_err(|_| PipelineClosed)
+    }
+}
+
+/// The `_issues` row of an edge sent twice.
+fn duplicate(e: &Edge) -> Issue {
+    Issue {
+        table: EDGES_TABLE,
+        column: "edge_type",
+        resource_id: Some(e.from.uid().to_string()),
+        raw_value: format!(
+            "{} {} -> {} {} ({})",
+            e.from.table(),
+            e.from.uid(),
+            e.to.table(),
+            e.to.uid(),
+            e.edge_type.as_str()
+        ),
+        reason: "duplicate edge: the scope read it more than once; it is stored once".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_edge_sent_twice_is_sent_once_and_named_in_an_issue() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut out = Emitter::new(tx);
+        let a = ResourceRef::new("aws_elbv2_target_group", "aws", "1", "r", "tg");
+        let b = ResourceRef::new("aws_ec2_instance", "aws", "1", "r", "i-1");
+        let c = ResourceRef::new("aws_ec2_instance", "aws", "1", "r", "i-2");
+        for (from, to, ty) in [
+            (&a, &b, EdgeType::Default),
+            (&a, &b, EdgeType::Default),
+            (&a, &b, EdgeType::Delete),
+            (&a, &c, EdgeType::Default),
+            (&b, &a, EdgeType::Default),
+            (&a, &b, EdgeType::Default),
+        ] {
+            out.edge(from, to, ty).await.unwrap();
+        }
+        out.flush().await.unwrap();
+        drop(out);
+        let items: Vec<Item> = rx.recv().await.unwrap();
+        let edges: Vec<&Edge> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Edge(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(edges.len(), 4, "one per (from, to, type)");
+        let issues: Vec<&Issue> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Issue(i) => Some(&**i),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(issues.len(), 2);
+        assert!(issues.iter().all(|i| i.table == "_edges"
+            && i.raw_value.contains(b.uid())
+            && i.reason.starts_with("duplicate edge")));
     }
 }

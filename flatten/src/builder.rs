@@ -110,6 +110,9 @@ pub(crate) struct TableBuilder {
     repeated: Vec<Option<ArrayRef>>,
 }
 
+/// Most bytes a text column reserves for the next batch.
+const MAX_RESERVED_BYTES: usize = 16 << 20;
+
 impl TableBuilder {
     /// A table's builders; `repeated` gives the columns that hold the same
     /// value in every row, with an array of at least `capacity` rows of it.
@@ -150,10 +153,28 @@ impl TableBuilder {
                 .zip(&self.repeated)
                 .map(|((c, bytes), repeated)| match repeated {
                     Some(a) => ColumnBuilder::Repeated(a.clone()),
-                    None => ColumnBuilder::new(c.ty, self.capacity, bytes + bytes / 8),
+                    // A batch of huge values (cut by bytes) does not make
+                    // every later batch reserve as much.
+                    None => ColumnBuilder::new(
+                        c.ty,
+                        self.capacity,
+                        (bytes + bytes / 8).min(MAX_RESERVED_BYTES),
+                    ),
                 })
                 .collect();
         }
+    }
+
+    /// The most bytes any text column of the open rows holds.
+    pub(crate) fn text_bytes(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|b| match b {
+                ColumnBuilder::Text(t) => t.values_slice().len(),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Finishes the open rows into a batch; builders restart empty.

@@ -15,6 +15,11 @@ use crate::coerce::{self, text_of};
 /// Rows a table collects before it is handed out as a batch.
 pub const DEFAULT_BATCH_ROWS: usize = 4096;
 
+/// A batch is cut once a text column of it holds this many bytes, far below
+/// the 2 GiB that Arrow's 32-bit offsets can address, whatever `batch_rows`
+/// says.
+pub const MAX_BATCH_TEXT_BYTES: usize = 256 << 20;
+
 /// Longest raw value kept in `_issues.raw_value`, in characters.
 const MAX_RAW_CHARS: usize = 1024;
 
@@ -196,6 +201,13 @@ impl Flattener {
         match item {
             Item::Resource(r) => self.push_resource(&r, r.uid()),
             Item::Edge(e) => self.push_edge(&e),
+            Item::Issue(i) => self.issue(
+                i.table,
+                i.column,
+                i.resource_id.as_deref(),
+                &Value::Text(i.raw_value),
+                &i.reason,
+            ),
         }
     }
 
@@ -392,7 +404,12 @@ impl Flattener {
     fn row_done(&mut self, t: usize) -> Result<(), FlattenError> {
         self.tables[t].rows += 1;
         self.rows[t] += 1;
-        if self.tables[t].rows >= self.batch_rows {
+        // Batches are cut by rows and by bytes: Arrow's text arrays address
+        // their bytes with 32-bit offsets, so 1,000 rows of 1 MB policy
+        // documents must not share one batch with a million rows.
+        if self.tables[t].rows >= self.batch_rows
+            || self.tables[t].text_bytes() >= MAX_BATCH_TEXT_BYTES
+        {
             self.flush(t)?;
         }
         Ok(())

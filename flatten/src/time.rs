@@ -8,14 +8,19 @@
 //! | date only | `2024-02-29` | midnight UTC |
 //! | 0–9 fractional digits | `…:59.123456789Z` | truncated to microseconds (towards the past) |
 //! | epoch number or numeric string | `1709251199`, `"1709251199123"`, `1709251199.5` | by magnitude, below |
-//! | SDK date-time | `{secs, nanos}` | exact |
+//! | SDK date-time | `{secs, nanos}` | to the nearest microsecond |
 //!
 //! Epoch integers without a documented unit are told apart by magnitude:
 //! `|n| < 10^11` is seconds (up to year 5138), `< 10^14` milliseconds
 //! (from 1973-03-03 on), `< 10^17` microseconds, anything larger
 //! nanoseconds. Numbers with a fraction are seconds. Where an API documents
 //! the unit, extractors say so ([`Value::EpochSeconds`],
-//! [`Value::EpochMillis`]) and no guess is made. `T` or a space may separate
+//! [`Value::EpochMillis`]) and no guess is made. Epoch seconds with a
+//! fraction (`1796188377.813`) arrive as binary floating point, from the
+//! API's JSON through the SDK, and fall a hair above or below the decimal
+//! the API sent (`…377.81299996`); they, and the SDK date-times made from
+//! them, are rounded to the nearest microsecond, which is that decimal
+//! whenever it has at most six fractional digits. `T` or a space may separate
 //! date and time, in either case; a leap second (`:60`) rolls over into the
 //! next minute.
 //!
@@ -53,12 +58,15 @@ fn checked(micros: i128) -> Result<Micros, TimeError> {
     Ok(micros as i64)
 }
 
-/// An exact instant: seconds and nanoseconds since the epoch.
+/// An instant in seconds and nanoseconds since the epoch (an SDK
+/// date-time), to the nearest microsecond: SDKs read epoch seconds with a
+/// fraction as binary floats, so their nanoseconds can fall just short of
+/// the microsecond the API sent (`812_999_999` for `.813`).
 pub fn from_secs_nanos(secs: i64, nanos: u32) -> Result<Micros, TimeError> {
     if nanos >= 1_000_000_000 {
         return Err(TimeError::Invalid("nanoseconds must be below one second"));
     }
-    checked(secs as i128 * MICROS_PER_SEC as i128 + (nanos / 1000) as i128)
+    checked(secs as i128 * MICROS_PER_SEC as i128 + (nanos as i128 + 500) / 1000)
 }
 
 /// Epoch seconds.
@@ -91,7 +99,9 @@ pub fn from_epoch_float(secs: f64) -> Result<Micros, TimeError> {
     if !secs.is_finite() {
         return Err(TimeError::Malformed("not a finite number"));
     }
-    let micros = (secs * 1e6).floor();
+    // Nearest, not floor: the float is the decimal the API sent plus or
+    // minus a fraction of a microsecond.
+    let micros = (secs * 1e6).round();
     if micros < MIN_MICROS as f64 || micros > MAX_MICROS as f64 {
         return Err(TimeError::OutOfRange);
     }
@@ -307,6 +317,31 @@ mod tests {
     }
 
     #[test]
+    fn epoch_fractions_land_on_the_decimal_the_api_sent() {
+        // Issue #12: binary floats of these fall below (.813, .1) and above
+        // (.7, .999999) the decimal; each must land on it exactly.
+        for (text, want) in [
+            ("1796188377.813", 1_796_188_377_813_000i64),
+            ("1796188377.1", 1_796_188_377_100_000),
+            ("1796188377.000001", 1_796_188_377_000_001),
+            ("1796188377.7", 1_796_188_377_700_000),
+            ("1796188377.999999", 1_796_188_377_999_999),
+            ("1700000000.123456", 1_700_000_000_123_456),
+        ] {
+            let f: f64 = text.parse().unwrap();
+            assert_eq!(from_epoch_float(f), Ok(want), "{text} as a float");
+            // What an SDK makes of the float: whole seconds and nanoseconds.
+            let secs = f.floor();
+            let nanos = ((f - secs) * 1e9) as u32;
+            assert_eq!(
+                from_secs_nanos(secs as i64, nanos),
+                Ok(want),
+                "{text} as secs + nanos"
+            );
+        }
+    }
+
+    #[test]
     fn epoch_magnitude_rule() {
         assert_eq!(
             from_epoch_guess(99_999_999_999),
@@ -322,7 +357,9 @@ mod tests {
             Ok(1_700_000_000_123_000)
         );
         assert_eq!(from_epoch_seconds(i64::MAX), Err(TimeError::OutOfRange));
-        assert_eq!(from_secs_nanos(1, 999_999_999), Ok(1_999_999));
+        assert_eq!(from_secs_nanos(1, 999_999_999), Ok(2_000_000));
+        assert_eq!(from_secs_nanos(1, 999_999_499), Ok(1_999_999));
+        assert_eq!(from_secs_nanos(-2, 500), Ok(-1_999_999));
         assert!(from_secs_nanos(1, 1_000_000_000).is_err());
         assert_eq!(
             from_epoch_float(f64::NAN),

@@ -255,6 +255,48 @@ pub enum Item {
     Resource(SentResource),
     /// An edge.
     Edge(Edge),
+    /// Something an extractor noticed in what it read and did not send as
+    /// it came (a duplicate edge), for `_issues`.
+    Issue(Box<Issue>),
+}
+
+/// A row of `_issues` an extractor makes itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Table concerned.
+    pub table: &'static str,
+    /// Column concerned.
+    pub column: &'static str,
+    /// `_id` of the row concerned, where there is one.
+    pub resource_id: Option<String>,
+    /// What the API sent.
+    pub raw_value: String,
+    /// What was done about it.
+    pub reason: String,
+}
+
+impl Edge {
+    /// A 64-bit key of `(from_id, to_id, edge_type)`, for telling repeated
+    /// edges apart cheaply. The `_id`s are hashes already, so their first
+    /// 16 hex digits are mixed rather than hashed again; a clash of two
+    /// different edges is about as likely as two random 64-bit numbers
+    /// being equal.
+    pub fn key(&self) -> u64 {
+        fn half(uid: &str, at: usize) -> u64 {
+            let b = uid.as_bytes();
+            let mut w = [0u8; 8];
+            if let Some(s) = b.get(at..at + 8) {
+                w.copy_from_slice(s);
+            }
+            u64::from_le_bytes(w)
+        }
+        let (f, t) = (self.from.uid(), self.to.uid());
+        let mut k = 0x9e37_79b9_7f4a_7c15u64 ^ self.edge_type as u64;
+        for v in [half(f, 0), half(f, 8), half(t, 0), half(t, 8)] {
+            k = (k ^ v).wrapping_mul(0xbf58_476d_1ce4_e5b9).rotate_left(29);
+        }
+        k ^ (k >> 31)
+    }
 }
 
 impl Item {

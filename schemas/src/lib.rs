@@ -39,7 +39,7 @@ pub use ddl::{
 };
 pub use docs::markdown;
 pub use id::{resource_uid, Uid};
-pub use item::{Edge, EdgeType, Item, Resource, ResourceRef, SentResource, Value};
+pub use item::{Edge, EdgeType, Issue, Item, Resource, ResourceRef, SentResource, Value};
 pub use json::{JsonText, Tags};
 pub use registry::Registry;
 pub use system::{EDGES_TABLE, ISSUES_TABLE, RUNS_TABLE, SCOPES_TABLE};

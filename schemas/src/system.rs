@@ -64,6 +64,7 @@ pub(crate) fn tables() -> Vec<TableDef> {
                 ColumnDef::required("started_at", Timestamp, "When the scope started (UTC)."),
                 ColumnDef::required("duration_ms", Int64, "How long the scope took, in milliseconds."),
                 ColumnDef::new("error", Text, "Why the scope did not succeed; `NULL` when it did."),
+                ColumnDef::required("carried_dropped", Int64, "Rows of a failed scope that were not carried forward because they were read longer ago than `carry_max_age` (default 7 days): a scope that keeps failing loses them; 0 otherwise."),
             ],
         ),
         TableDef::system(

@@ -157,10 +157,19 @@ pub fn queue_batches(
     run_id: &str,
     queues: &[(&str, &str, &str)],
 ) -> Vec<(&'static TableDef, RecordBatch)> {
+    queue_batches_at(run_id, 0, queues)
+}
+
+/// [`queue_batches`] of a run that started at `synced_at_micros`.
+pub fn queue_batches_at(
+    run_id: &str,
+    synced_at_micros: i64,
+    queues: &[(&str, &str, &str)],
+) -> Vec<(&'static TableDef, RecordBatch)> {
     use cloudtab_schema::{Edge, EdgeType, Item, Resource, Value};
     let ctx = cloudtab_flatten::RunContext {
         run_id: run_id.into(),
-        synced_at_micros: 0,
+        synced_at_micros,
     };
     let mut f = cloudtab_flatten::Flattener::new(Registry::builtin(), ctx, 1000);
     for (account, region, name) in queues {
@@ -191,6 +200,15 @@ pub fn queue_batches(
         f.push(Item::resource(r).0).unwrap();
     }
     f.finish().unwrap()
+}
+
+/// An `oldest` that keeps every row (the suite's rows are read at 0).
+fn any_age() -> chrono::DateTime<Utc> {
+    Utc.timestamp_opt(0, 0).unwrap()
+}
+
+fn carried(rows: u64, dropped: u64) -> crate::Carried {
+    crate::Carried { rows, dropped }
 }
 
 /// The SQS scope of `account` in `region`.
@@ -238,7 +256,10 @@ pub async fn check_carry_forward(sink: &dyn Sink, reader: &dyn SnapshotReader) {
         service: "ec2".into(),
         ..failed.clone()
     };
-    assert_eq!(t.carry_forward(&[failed, other]).await.unwrap(), vec![1, 0]);
+    assert_eq!(
+        t.carry_forward(&[failed, other], any_age()).await.unwrap(),
+        vec![carried(1, 0), carried(0, 0)]
+    );
     t.commit().await.unwrap();
 
     let mut ids = reader.text_column("aws_sqs_queue", "id").await.unwrap();
@@ -282,8 +303,8 @@ pub async fn check_partial_scope_is_not_doubled(sink: &dyn Sink, reader: &dyn Sn
     }
     let failed = sqs_scope("111", "eu-west-1");
     assert_eq!(
-        t.carry_forward(&[failed]).await.unwrap(),
-        vec![1],
+        t.carry_forward(&[failed], any_age()).await.unwrap(),
+        vec![carried(1, 0)],
         "only the row this run did not read is carried"
     );
     t.commit().await.unwrap();
@@ -304,4 +325,78 @@ pub async fn check_partial_scope_is_not_doubled(sink: &dyn Sink, reader: &dyn Sn
     let mut edge_runs = reader.text_column("_edges", "_run_id").await.unwrap();
     edge_runs.sort();
     assert_eq!(edge_runs, vec![Some("p1".into()), Some("p2".into())]);
+}
+
+/// A run id that could reach outside the destination (`..`, a slash) is
+/// refused by `begin` as a configuration error, and nothing is written.
+pub async fn check_bad_run_ids_are_refused(sink: &dyn Sink, reader: &dyn SnapshotReader) {
+    let before = reasons(reader).await;
+    for bad in ["../escape", "a/b", "..", "", "x\0y", "r 1"] {
+        let e = match sink.begin(&run(bad)).await {
+            Ok(_) => panic!("run id {bad:?} was accepted"),
+            Err(e) => e,
+        };
+        assert!(e.is_config(), "{bad:?}: {e}");
+        assert!(e.to_string().contains("run id"), "{e}");
+    }
+    assert_eq!(reasons(reader).await, before, "nothing was written");
+}
+
+/// A scope that keeps failing is carried only while its rows are younger
+/// than `oldest` (the run's `carry_max_age`); older rows, and the edges
+/// that touch them, are dropped and counted.
+pub async fn check_carry_max_age(sink: &dyn Sink, reader: &dyn SnapshotReader) {
+    let day = |d: u32| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
+    let at = |id: &str, d: u32| RunInfo {
+        started_at: day(d),
+        ..with_queues(run(id))
+    };
+    let mut t = sink.begin(&at("m1", 1)).await.unwrap();
+    for (def, b) in queue_batches_at(
+        "m1",
+        day(1).timestamp_micros(),
+        &[("111", "eu-west-1", "old"), ("222", "eu-west-1", "kept")],
+    ) {
+        t.write(def, b).await.unwrap();
+    }
+    t.commit().await.unwrap();
+
+    // Day 5: the scope fails; its rows are four days old, within the limit.
+    let failed = sqs_scope("111", "eu-west-1");
+    let mut t = sink.begin(&at("m2", 5)).await.unwrap();
+    for (def, b) in queue_batches_at(
+        "m2",
+        day(5).timestamp_micros(),
+        &[("222", "eu-west-1", "kept")],
+    ) {
+        t.write(def, b).await.unwrap();
+    }
+    assert_eq!(
+        t.carry_forward(std::slice::from_ref(&failed), day(1))
+            .await
+            .unwrap(),
+        vec![carried(1, 0)]
+    );
+    t.commit().await.unwrap();
+
+    // Day 9: it fails again; its rows were read on day 1, before `oldest`.
+    let mut t = sink.begin(&at("m3", 9)).await.unwrap();
+    for (def, b) in queue_batches_at(
+        "m3",
+        day(9).timestamp_micros(),
+        &[("222", "eu-west-1", "kept")],
+    ) {
+        t.write(def, b).await.unwrap();
+    }
+    assert_eq!(
+        t.carry_forward(std::slice::from_ref(&failed), day(2))
+            .await
+            .unwrap(),
+        vec![carried(0, 1)]
+    );
+    t.commit().await.unwrap();
+    let ids = reader.text_column("aws_sqs_queue", "id").await.unwrap();
+    assert_eq!(ids, vec![Some("kept".into())], "the old row is gone");
+    let edges = reader.text_column("_edges", "_run_id").await.unwrap();
+    assert_eq!(edges, vec![Some("m3".into())], "and its edge with it");
 }

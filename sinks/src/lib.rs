@@ -26,4 +26,6 @@ pub mod parquet;
 pub mod postgres;
 mod sink;
 
-pub use sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
+pub use sink::{
+    validate_run_id, Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction,
+};

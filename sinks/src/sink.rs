@@ -42,6 +42,37 @@ impl ScopeKey {
     }
 }
 
+/// Checks a run id before a sink builds a path or a name from it: 1 to 128
+/// characters of `[A-Za-z0-9._-]`, not `.` or `..` and without `..`, so
+/// that no run id can reach outside the sink's root.
+pub fn validate_run_id(run_id: &str) -> Result<(), SinkError> {
+    let ok = !run_id.is_empty()
+        && run_id.len() <= 128
+        && run_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && !run_id.contains("..")
+        && run_id != ".";
+    if ok {
+        Ok(())
+    } else {
+        Err(SinkError::Config(format!(
+            "run id `{}` is not valid: use 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_` and `-`, without `..`",
+            run_id.escape_debug()
+        )))
+    }
+}
+
+/// What carrying one failed scope forward did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// Rows copied from the previous snapshot.
+    pub rows: u64,
+    /// Rows of the scope in the previous snapshot left out because they
+    /// were read before the oldest time carried rows may have.
+    pub dropped: u64,
+}
+
 /// What a commit made visible.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -84,6 +115,14 @@ pub enum SinkError {
     /// Another run committed the same run id.
     #[error("{0}")]
     Conflict(String),
+    /// A statement of a SQL destination failed.
+    #[error("{message}")]
+    Sql {
+        /// What failed, on which table, and the server's message.
+        message: String,
+        /// The server's SQLSTATE (`55P03`: lock not available), if any.
+        sqlstate: Option<String>,
+    },
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
@@ -93,6 +132,14 @@ impl SinkError {
     /// True when the error comes from the configuration, not the run.
     pub fn is_config(&self) -> bool {
         matches!(self, SinkError::Config(_))
+    }
+
+    /// The SQLSTATE of a SQL destination's error.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            SinkError::Sql { sqlstate, .. } => sqlstate.as_deref(),
+            _ => None,
+        }
     }
 }
 
@@ -123,10 +170,16 @@ pub trait SinkTransaction: Send {
     /// Copies the rows of `failed` scopes from the previous snapshot into
     /// this run, unchanged (their `_run_id` stays the run that read them),
     /// together with the edges that touch them and that this run does not
-    /// have. Called once, after the last `write` of extracted data and
-    /// before the run tables are written. Returns the rows carried per
-    /// scope, in the order of `failed`.
-    async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError>;
+    /// have. Rows whose `_synced_at` is before `oldest` are not carried
+    /// (a scope that keeps failing does not keep its rows for ever), nor are
+    /// edges that touch them. Called once, after the last `write` of
+    /// extracted data and before the run tables are written. Returns what
+    /// was carried and dropped per scope, in the order of `failed`.
+    async fn carry_forward(
+        &mut self,
+        failed: &[ScopeKey],
+        oldest: DateTime<Utc>,
+    ) -> Result<Vec<Carried>, SinkError>;
 
     /// Makes the run the current snapshot, atomically. Called at most once.
     async fn commit(self: Box<Self>) -> Result<CommitInfo, SinkError>;

@@ -22,6 +22,11 @@ pub struct Faults {
     pub deny: Vec<(String, String)>,
     /// `(service, region, error code)`: requests answered with that error.
     pub refuse: Vec<(String, String, &'static str)>,
+    /// Every target ELBv2's `DescribeTargetHealth` reports is reported
+    /// again on each of these ports, as for an instance that ECS dynamic
+    /// port mapping registered several times (the emulator keeps one
+    /// registration per instance).
+    pub extra_ports: Vec<u16>,
 }
 
 /// A running proxy.
@@ -154,9 +159,9 @@ fn handle(
     {
         return refuse(&mut conn, &service, code);
     }
-    if faults.every > 0 && n % faults.every == 0 {
+    if faults.every > 0 && n.is_multiple_of(faults.every) {
         injected.fetch_add(1, Ordering::Relaxed);
-        return if (n / faults.every) % 2 == 0 {
+        return if (n / faults.every).is_multiple_of(2) {
             throttle(&mut conn, &service)
         } else {
             respond(
@@ -182,6 +187,48 @@ fn handle(
     up.write_all(&body)?;
     let mut answer = Vec::new();
     up.read_to_end(&mut answer)?;
+    if !faults.extra_ports.is_empty()
+        && String::from_utf8_lossy(&body).contains("Action=DescribeTargetHealth")
+    {
+        answer = with_extra_ports(&answer, &faults.extra_ports);
+    }
     conn.write_all(&answer)?;
     Ok(())
+}
+
+/// A `DescribeTargetHealth` answer with every target repeated on `ports`.
+fn with_extra_ports(answer: &[u8], ports: &[u16]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(answer).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return answer.to_vec();
+    };
+    let (open, close) = ("<TargetHealthDescriptions>", "</TargetHealthDescriptions>");
+    let (Some(a), Some(b)) = (body.find(open), body.find(close)) else {
+        return answer.to_vec();
+    };
+    let inner = &body[a + open.len()..b];
+    let mut extra = String::new();
+    let mut rest = inner;
+    while let (Some(s), Some(e)) = (rest.find("<member>"), rest.find("</member>")) {
+        let member = &rest[s..e + "</member>".len()];
+        for port in ports {
+            let (Some(p), Some(q)) = (member.find("<Port>"), member.find("</Port>")) else {
+                break;
+            };
+            extra.push_str(&format!("{}<Port>{port}{}", &member[..p], &member[q..]));
+        }
+        rest = &rest[e + "</member>".len()..];
+    }
+    let body = format!("{}{inner}{extra}{}", &body[..a + open.len()], &body[b..]);
+    let head: Vec<String> = head
+        .split("\r\n")
+        .map(|l| {
+            if l.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}", body.len())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n")).into_bytes()
 }

@@ -56,7 +56,18 @@ impl AccountCtx {
     pub(crate) async fn connect(config: &AwsConfig, a: &AwsAccount) -> Result<AccountCtx, String> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts));
+            .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(
+                        config
+                            .request_timeout()
+                            .min(std::time::Duration::from_secs(10)),
+                    )
+                    .read_timeout(config.request_timeout())
+                    .operation_attempt_timeout(config.request_timeout())
+                    .build(),
+            );
         if let Some(p) = &a.profile {
             loader = loader.profile_name(p);
         }

@@ -1,9 +1,10 @@
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Configuration of the `aws` source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsConfig {
     /// Accounts to read. Empty: the one identity of the standard credential
@@ -35,15 +36,49 @@ pub struct AwsConfig {
     /// throttling). Default 10.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// Seconds one API request may take, connecting included, before it
+    /// is given up (and retried, up to `max_attempts`). Default 60, room
+    /// for the largest pages a busy account returns.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Seconds one scope (account × region × service) may take in all,
+    /// retries included; past it the scope fails (`_scopes` says so, its
+    /// rows are carried forward, exit 3) and the others go on. Default 1800.
+    #[serde(default = "default_scope_timeout")]
+    pub scope_timeout_secs: u64,
 }
 
 fn default_attempts() -> u32 {
     10
 }
+fn default_request_timeout() -> u64 {
+    60
+}
+fn default_scope_timeout() -> u64 {
+    1800
+}
+
+/// The values a config file gets when it names only `type: aws` (a source
+/// built from `--source aws` alone is exactly this).
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            accounts: Vec::new(),
+            regions: Regions::default(),
+            home_region: None,
+            endpoint_url: None,
+            endpoints: BTreeMap::new(),
+            services: None,
+            max_attempts: default_attempts(),
+            request_timeout_secs: default_request_timeout(),
+            scope_timeout_secs: default_scope_timeout(),
+        }
+    }
+}
 
 /// One account: a profile, a role to assume, or both (the role assumed
 /// from the profile's identity).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsAccount {
     /// Profile of the shared config/credentials files.
@@ -65,6 +100,29 @@ pub enum Regions {
     All,
     /// These regions.
     List(Vec<String>),
+}
+
+/// Written as the config file spells it: `all` or the list.
+impl Serialize for Regions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Regions::All => s.serialize_str("all"),
+            Regions::List(l) => l.serialize(s),
+        }
+    }
+}
+
+impl JsonSchema for Regions {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Regions".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`all`, or a list of region names",
+            "anyOf": [{"const": "all"}, {"type": "array", "items": {"type": "string"}}]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Regions {
@@ -102,6 +160,18 @@ impl AwsConfig {
                 self.max_attempts
             ));
         }
+        if self.request_timeout_secs == 0 || self.request_timeout_secs > 3600 {
+            return Err(format!(
+                "request_timeout_secs: must be between 1 and 3600, got {}",
+                self.request_timeout_secs
+            ));
+        }
+        if self.scope_timeout_secs == 0 || self.scope_timeout_secs > 86_400 {
+            return Err(format!(
+                "scope_timeout_secs: must be between 1 and 86400, got {}",
+                self.scope_timeout_secs
+            ));
+        }
         if let Some(s) = &self.services {
             for name in s {
                 if !SERVICES.contains(&name.as_str()) {
@@ -128,6 +198,16 @@ impl AwsConfig {
             }
         }
         Ok(())
+    }
+
+    /// How long one request may take.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// How long one scope may take.
+    pub fn scope_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.scope_timeout_secs)
     }
 
     /// True when `service` is to be read.

@@ -185,10 +185,16 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                 let tr = w.put(row).await?;
                 w.edge(&rr, &tr, EdgeType::Default).await?;
                 let instances = g.target_type().map(|t| t.as_str()) == Some("instance");
+                // One instance can be registered on several ports (ECS
+                // dynamic port mapping): one edge per instance, however
+                // many ports (they are all in `targets`).
+                let mut linked = std::collections::BTreeSet::new();
                 for t in health.target_health_descriptions() {
                     if let (true, Some(id)) = (instances, t.target().and_then(|x| x.id())) {
-                        let ir = r(w, "aws_ec2_instance", id);
-                        w.edge(&tr, &ir, EdgeType::Default).await?;
+                        if linked.insert(id) {
+                            let ir = r(w, "aws_ec2_instance", id);
+                            w.edge(&tr, &ir, EdgeType::Default).await?;
+                        }
                     }
                 }
             }

@@ -194,20 +194,35 @@ impl Extractor for AwsExtractor {
             region: scope.region.clone(),
             emitted: 0,
         };
-        let result = match scope.service {
-            "account" => account_scope(&mut w).await,
-            "iam" => iam::extract(&clients, &mut w).await,
-            "s3" => s3::extract(&clients, &mut w).await,
-            "ec2" => ec2::extract(&clients, &mut w).await,
-            "sqs" => sqs::extract(&clients, &mut w).await,
-            "lambda" => lambda_dynamodb::lambda(&clients, &mut w).await,
-            "dynamodb" => lambda_dynamodb::dynamodb(&clients, &mut w).await,
-            "elbv2" => elbv2::extract(&clients, &mut w).await,
-            "rds" => rds::extract(&clients, &mut w).await,
-            "eks" => eks::extract(&clients, &mut w).await,
-            other => Err(Failure::Other(
-                ScopeStatus::Unsupported,
-                format!("service `{other}` is not implemented"),
+        let deadline = self.config.scope_timeout();
+        let work = async {
+            match scope.service {
+                "account" => account_scope(&mut w).await,
+                "iam" => iam::extract(&clients, &mut w).await,
+                "s3" => s3::extract(&clients, &mut w).await,
+                "ec2" => ec2::extract(&clients, &mut w).await,
+                "sqs" => sqs::extract(&clients, &mut w).await,
+                "lambda" => lambda_dynamodb::lambda(&clients, &mut w).await,
+                "dynamodb" => lambda_dynamodb::dynamodb(&clients, &mut w).await,
+                "elbv2" => elbv2::extract(&clients, &mut w).await,
+                "rds" => rds::extract(&clients, &mut w).await,
+                "eks" => eks::extract(&clients, &mut w).await,
+                other => Err(Failure::Other(
+                    ScopeStatus::Unsupported,
+                    format!("service `{other}` is not implemented"),
+                )),
+            }
+        };
+        // Whatever the API does (a peer that accepts and never answers, a
+        // retry storm), a scope ends by its deadline.
+        let result = match tokio::time::timeout(deadline, work).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Other(
+                ScopeStatus::Failed,
+                format!(
+                    "the scope did not finish within its deadline of {} s (scope_timeout_secs); the API is too slow or does not answer",
+                    deadline.as_secs()
+                ),
             )),
         };
         let stats = clients.stats();

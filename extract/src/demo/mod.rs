@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cloudtab_schema::Item;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::emitter::Emitter;
@@ -30,7 +31,7 @@ use crate::extractor::{ExtractError, Extractor};
 use crate::scope::{Scope, ScopeError, ScopeStats};
 
 /// Configuration of the `demo` source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     /// Size of the inventory: about 100 resources per unit (1 to 100000).
@@ -182,6 +183,8 @@ pub fn counts(config: &DemoConfig) -> DemoCounts {
         layout.generate(&scope, &mut |item| match item {
             Item::Resource(r) => *c.tables.entry(r.table).or_default() += 1,
             Item::Edge(e) => *c.edges.entry(e.edge_type.as_str()).or_default() += 1,
+            // The generator never sends issues itself.
+            Item::Issue(_) => {}
         });
     }
     c

@@ -294,3 +294,33 @@ fn json_columns_keep_documents_and_quote_text() {
     assert_eq!(c.value(0), r#"[{"InstanceId":"i-1"}]"#);
     assert_eq!(c.value(1), r#""plain""#);
 }
+
+#[test]
+fn batches_are_cut_by_bytes_before_text_offsets_overflow() {
+    // Issue #12: 2,100 rows of 1 MiB text at the largest batch_rows are
+    // 2.2 GB, more than a 32-bit offset addresses; the batch is cut early.
+    let mut f = Flattener::new(Registry::builtin(), ctx(), 1 << 20);
+    let doc = "x".repeat(1 << 20);
+    let (mut rows, mut batches) = (0usize, 0usize);
+    let mut check = |all: Vec<(&'static TableDef, RecordBatch)>| {
+        for (def, b) in all {
+            if def.name != "aws_ec2_volume" {
+                continue;
+            }
+            let names = b.column_by_name("name").unwrap().as_string::<i32>();
+            assert!(names.value_data().len() <= MAX_BATCH_TEXT_BYTES + (1 << 20));
+            assert!(names.iter().all(|n| n.is_some_and(|n| n.len() == 1 << 20)));
+            rows += b.num_rows();
+            batches += 1;
+        }
+    };
+    for i in 0..2100 {
+        let mut r = volume_resource(&format!("vol-{i}"), vec![]);
+        r.name = Some(doc.clone());
+        f.push(Item::resource(r).0).unwrap();
+        check(f.take_ready().collect());
+    }
+    check(f.finish().unwrap());
+    assert_eq!(rows, 2100);
+    assert!(batches >= 9, "{batches} batches");
+}

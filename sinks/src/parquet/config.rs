@@ -1,20 +1,20 @@
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::sink::SinkError;
 
 /// Configuration of the `parquet` sink.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParquetSinkConfig {
     /// Where to write: a directory path or a `file://` URL. Created if
     /// missing.
     #[serde(default = "default_url")]
     pub url: String,
-    /// Committed runs to keep; older runs (and leftovers of killed runs
-    /// older than the oldest kept run) are deleted after each successful
-    /// commit. `None` keeps everything.
+    /// Committed runs to keep; older runs are deleted after each
+    /// successful commit. Left out: every run is kept.
     #[serde(default)]
     pub keep_runs: Option<usize>,
     /// Most rows in one Parquet row group.
@@ -27,6 +27,10 @@ pub struct ParquetSinkConfig {
     /// Rows per file before a table's output rolls over to the next part.
     #[serde(default = "default_file_rows")]
     pub file_rows: u64,
+    /// Seconds to wait for another run writing to the same directory
+    /// before giving up (exit 1, naming that run). 0 fails at once.
+    #[serde(default = "default_lock_wait")]
+    pub lock_wait_secs: u64,
 }
 
 /// Default destination of `cloudtab sync`.
@@ -44,6 +48,9 @@ fn default_row_group_bytes() -> usize {
 fn default_file_rows() -> u64 {
     1_000_000
 }
+fn default_lock_wait() -> u64 {
+    300
+}
 
 impl Default for ParquetSinkConfig {
     fn default() -> Self {
@@ -53,6 +60,7 @@ impl Default for ParquetSinkConfig {
             row_group_rows: default_row_group_rows(),
             row_group_bytes: default_row_group_bytes(),
             file_rows: default_file_rows(),
+            lock_wait_secs: default_lock_wait(),
         }
     }
 }
@@ -64,6 +72,11 @@ impl ParquetSinkConfig {
             url: url.into(),
             ..Default::default()
         }
+    }
+
+    /// How long to wait for another run's lock.
+    pub fn lock_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_wait_secs)
     }
 
     /// Checks the values without touching the destination; the message

@@ -15,7 +15,10 @@
 //!
 //! A run killed at any point before the manifest put leaves only files no
 //! manifest lists; readers (`cloudtab query`, the dbt DuckDB profile)
-//! never look at them, and `keep_runs` removes them later. Timestamps are
+//! never look at them. An aborted run removes its files itself; on a local
+//! root the next run removes a killed run's files once it holds the root's
+//! lock (see the `lock` module), and `keep_runs` removes them on other
+//! stores. Timestamps are
 //! `TIMESTAMP(isAdjustedToUTC=true, MICROS)`; tags and nested values are
 //! UTF-8 JSON text. Every table of a run has at least one file, empty
 //! tables included, so globbing readers always find the table.
@@ -26,10 +29,12 @@
 //! into the new run's files unchanged.
 
 mod config;
+mod lock;
 mod manifest;
 mod sink;
 
 pub use config::ParquetSinkConfig;
+pub use lock::LOCK_FILE;
 pub use manifest::{
     committed_runs, latest_manifest, read_manifest, FileEntry, Manifest, TableEntry, MANIFEST_DIR,
 };

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, Array, BooleanArray, StringArray};
+use arrow::array::{new_null_array, Array, BooleanArray, StringArray, TimestampMicrosecondArray};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -26,11 +26,12 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::config::ParquetSinkConfig;
+use super::lock::{remove_leftovers, RootLock};
 use super::manifest::{
     committed_runs, latest_manifest, manifest_path, read_manifest, FileEntry, Manifest, TableEntry,
     FORMAT_VERSION, MANIFEST_DIR,
 };
-use crate::sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
+use crate::sink::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
 
 /// Columns whose values are (nearly) unique per row: no dictionary.
 const UNIQUE_COLUMNS: &[&str] = &[
@@ -176,6 +177,7 @@ impl Sink for ParquetSink {
     }
 
     async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError> {
+        crate::sink::validate_run_id(&run.run_id)?;
         let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(self.config.row_group_rows))
@@ -202,6 +204,20 @@ impl Sink for ParquetSink {
             }
         }
         let props = props.build();
+        // One writer per root: with the lock held no other run is live, so
+        // every run directory no manifest names is a killed run's leftover.
+        let lock = match &self.local_root {
+            Some(root) => {
+                let lock = RootLock::acquire(root, &run.run_id, self.config.lock_wait()).await?;
+                let committed: BTreeSet<String> = committed_runs(self.store.as_ref())
+                    .await?
+                    .into_iter()
+                    .collect();
+                remove_leftovers(root, &committed);
+                Some(lock)
+            }
+            None => None,
+        };
         // The snapshot this run replaces: failed scopes are carried from it.
         let previous = latest_manifest(self.store.as_ref()).await?;
         Ok(Box::new(ParquetTxn {
@@ -215,6 +231,7 @@ impl Sink for ParquetSink {
             open: HashMap::new(),
             done: BTreeMap::new(),
             in_flight: Arc::new(Semaphore::new(batches_in_flight())),
+            _lock: lock,
         }))
     }
 }
@@ -323,6 +340,8 @@ struct ParquetTxn {
     done: BTreeMap<&'static str, Vec<FileEntry>>,
     /// Permits for batches in flight to the encoders.
     in_flight: Arc<Semaphore>,
+    /// The root's lock (local roots), held until the run ends.
+    _lock: Option<RootLock>,
 }
 
 impl ParquetTxn {
@@ -466,7 +485,7 @@ impl ParquetTxn {
 }
 
 /// `<table dir>/run_date=*/run_id=*` directories with their run ids.
-fn local_run_dirs(table_dir: &std::path::Path) -> Vec<(PathBuf, String)> {
+pub(super) fn local_run_dirs(table_dir: &std::path::Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let Ok(dates) = std::fs::read_dir(table_dir) else {
         return out;
@@ -489,7 +508,7 @@ fn local_run_dirs(table_dir: &std::path::Path) -> Vec<(PathBuf, String)> {
 }
 
 /// Removes a run directory and, when it was the last, its date directory.
-fn remove_local_dir(dir: &std::path::Path) {
+pub(super) fn remove_local_dir(dir: &std::path::Path) {
     if let Err(e) = std::fs::remove_dir_all(dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(dir = %dir.display(), error = %e, "failed to delete a run directory");
@@ -575,16 +594,22 @@ impl SinkTransaction for ParquetTxn {
         )))
     }
 
-    async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError> {
-        let mut carried = vec![0u64; failed.len()];
+    async fn carry_forward(
+        &mut self,
+        failed: &[ScopeKey],
+        oldest: chrono::DateTime<Utc>,
+    ) -> Result<Vec<Carried>, SinkError> {
+        let mut carried = vec![Carried::default(); failed.len()];
         let Some(previous) = self.previous.clone() else {
             return Ok(carried);
         };
         if failed.is_empty() {
             return Ok(carried);
         }
+        let oldest = oldest.timestamp_micros();
         let tables = self.run.tables.clone();
         let mut ids: HashSet<String> = HashSet::new();
+        let mut dropped: HashSet<String> = HashSet::new();
         for (def, schema) in &tables {
             let TableKind::Resource { service, .. } = def.kind else {
                 continue;
@@ -610,7 +635,11 @@ impl SinkTransaction for ParquetTxn {
                         text_col(&batch, "region"),
                         text_col(&batch, "_id"),
                     );
-                    let (Some(accounts), Some(regions), Some(uids)) = (accounts, regions, uids)
+                    let synced = batch
+                        .column_by_name("_synced_at")
+                        .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>());
+                    let (Some(accounts), Some(regions), Some(uids), Some(synced)) =
+                        (accounts, regions, uids, synced)
                     else {
                         return Err(SinkError::Other(format!(
                             "cannot carry rows forward: file `{}` of table `{}` lacks the base columns",
@@ -625,11 +654,19 @@ impl SinkTransaction for ParquetTxn {
                                 k.covers(service, accounts.value(row), regions.value(row))
                             })
                             .filter(|_| !own.contains(uids.value(row)));
-                        if let Some(i) = hit {
-                            carried[i] += 1;
-                            ids.insert(uids.value(row).to_string());
+                        let fresh = synced.is_valid(row) && synced.value(row) >= oldest;
+                        match hit {
+                            Some(i) if fresh => {
+                                carried[i].rows += 1;
+                                ids.insert(uids.value(row).to_string());
+                            }
+                            Some(i) => {
+                                carried[i].dropped += 1;
+                                dropped.insert(uids.value(row).to_string());
+                            }
+                            None => {}
                         }
-                        keep.push(hit.is_some());
+                        keep.push(hit.is_some() && fresh);
                     }
                     let kept = filter_record_batch(&batch, &BooleanArray::from(keep))
                         .map_err(|e| arrow_error(def.name, e))?;
@@ -641,7 +678,7 @@ impl SinkTransaction for ParquetTxn {
             }
         }
         if !ids.is_empty() {
-            self.carry_edges(&previous, &ids).await?;
+            self.carry_edges(&previous, &ids, &dropped).await?;
         }
         Ok(carried)
     }
@@ -724,12 +761,14 @@ impl ParquetTxn {
         Ok(())
     }
 
-    /// Carries the previous snapshot's edges that touch a carried resource
-    /// and that this run did not write itself.
+    /// Carries the previous snapshot's edges that touch a carried resource,
+    /// that this run did not write itself and whose other end was not
+    /// dropped for its age.
     async fn carry_edges(
         &mut self,
         previous: &Manifest,
         ids: &HashSet<String>,
+        dropped: &HashSet<String>,
     ) -> Result<(), SinkError> {
         let Some((def, schema)) = self
             .run
@@ -764,6 +803,8 @@ impl ParquetTxn {
             {
                 let keep = for_each_edge(&b, |from, to, ty| {
                     (ids.contains(from) || ids.contains(to))
+                        && !dropped.contains(from)
+                        && !dropped.contains(to)
                         && !own.contains(&(from.to_string(), to.to_string(), ty.to_string()))
                 });
                 let kept = filter_record_batch(&b, &BooleanArray::from(keep))

@@ -80,6 +80,16 @@ async fn conformance_abort_and_rerun() {
 }
 
 #[tokio::test]
+async fn conformance_bad_run_ids() {
+    let dir = TempDir::new().unwrap();
+    conformance::check_bad_run_ids_are_refused(&sink(&dir), &Reader(dir.path().into())).await;
+    assert!(
+        walk(dir.path()).iter().all(|p| !p.contains("run_id=")),
+        "no run directory"
+    );
+}
+
+#[tokio::test]
 async fn conformance_odd_values() {
     let dir = TempDir::new().unwrap();
     conformance::check_odd_values(&sink(&dir), &Reader(dir.path().into()), "\0").await;
@@ -230,6 +240,8 @@ async fn keep_runs_deletes_old_runs_and_leftovers() {
 async fn conformance_carry_forward() {
     let dir = TempDir::new().unwrap();
     conformance::check_carry_forward(&sink(&dir), &Reader(dir.path().into())).await;
+    let dir = TempDir::new().unwrap();
+    conformance::check_carry_max_age(&sink(&dir), &Reader(dir.path().into())).await;
     let dir = TempDir::new().unwrap();
     conformance::check_partial_scope_is_not_doubled(&sink(&dir), &Reader(dir.path().into())).await;
 }

@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::sink::SinkError;
 
@@ -10,7 +11,7 @@ use crate::sink::SinkError;
 /// The password is looked up in this order: the URL, `password_file`, the
 /// environment variable `password_env` (default `PGPASSWORD`). It is never
 /// logged, never part of an error and never written to a table.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresSinkConfig {
     /// `postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]`
@@ -49,10 +50,49 @@ pub struct PostgresSinkConfig {
     /// giving up (default 300; 0 fails at once).
     #[serde(default = "default_lock_wait")]
     pub lock_wait_secs: u64,
+    /// Seconds the swap at commit may wait, in all, for readers that hold a
+    /// table (a long query, a session idle in a transaction). Each try
+    /// waits a few seconds (`lock_timeout`), then lets readers go on and
+    /// tries again; past this the run fails naming the blocking session,
+    /// nothing is committed and the previous snapshot stays (default 60).
+    #[serde(default = "default_swap_wait")]
+    pub swap_wait_secs: u64,
+    /// SCRAM channel binding, which ties the password exchange to the TLS
+    /// connection so that a server in the middle cannot replay it:
+    /// `disable`, `prefer` (default: when the server offers it) or
+    /// `require`. Overrides `channel_binding` in the URL.
+    #[serde(default)]
+    pub channel_binding: Option<ChannelBinding>,
+}
+
+/// SCRAM channel binding (libpq's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelBinding {
+    /// Never.
+    Disable,
+    /// When the server supports it over TLS.
+    #[default]
+    Prefer,
+    /// Always: fails without TLS or without a SCRAM password.
+    Require,
+}
+
+impl ChannelBinding {
+    fn parse(s: &str) -> Result<ChannelBinding, SinkError> {
+        match s {
+            "disable" => Ok(ChannelBinding::Disable),
+            "prefer" => Ok(ChannelBinding::Prefer),
+            "require" => Ok(ChannelBinding::Require),
+            other => Err(SinkError::Config(format!(
+                "channel_binding: unknown mode `{other}`; expected disable, prefer or require"
+            ))),
+        }
+    }
 }
 
 /// TLS mode of the connection (libpq's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     /// Plain TCP.
@@ -81,7 +121,7 @@ impl SslMode {
 }
 
 /// How runs land in the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadMode {
     /// The tables hold the latest snapshot only.
@@ -93,7 +133,7 @@ pub enum LoadMode {
 }
 
 /// What a changed table definition does to an existing table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Migrate {
     /// New columns are added; a removed or retyped column fails the run.
@@ -112,6 +152,9 @@ fn default_password_env() -> String {
 }
 fn default_lock_wait() -> u64 {
     300
+}
+fn default_swap_wait() -> u64 {
+    60
 }
 
 impl std::fmt::Debug for PostgresSinkConfig {
@@ -133,6 +176,39 @@ pub(crate) struct Resolved {
     pub sslrootcert: Option<PathBuf>,
 }
 
+/// `url` with a password that was not percent-encoded encoded, so that
+/// `/`, `?`, `#` and `@` in it do not end the user part early: the user
+/// part is everything between `://` and the last `@`.
+fn encode_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some(at) = rest.rfind('@') else {
+        return url.to_string();
+    };
+    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
+    let (user, password) = match userinfo.split_once(':') {
+        Some((u, p)) => (u, Some(p)),
+        None => (userinfo, None),
+    };
+    let enc = |s: &str| -> String {
+        let mut out = String::with_capacity(s.len());
+        for b in s.bytes() {
+            // Keep what is already percent-encoded as it is.
+            if b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    };
+    match password {
+        Some(p) => format!("{scheme}://{}:{}@{host}", enc(user), enc(p)),
+        None => format!("{scheme}://{}@{host}", enc(user)),
+    }
+}
+
 impl PostgresSinkConfig {
     /// A config for `url` with defaults otherwise.
     pub fn for_url(url: impl Into<String>) -> Self {
@@ -146,6 +222,8 @@ impl PostgresSinkConfig {
             mode: LoadMode::default(),
             migrate: Migrate::default(),
             lock_wait_secs: default_lock_wait(),
+            swap_wait_secs: default_swap_wait(),
+            channel_binding: None,
         }
     }
 
@@ -157,6 +235,11 @@ impl PostgresSinkConfig {
     /// How long to wait for another run's lock.
     pub fn lock_wait(&self) -> Duration {
         Duration::from_secs(self.lock_wait_secs)
+    }
+
+    /// How long the swap may wait for readers, in all.
+    pub fn swap_wait(&self) -> Duration {
+        Duration::from_secs(self.swap_wait_secs)
     }
 
     /// Checks the values without connecting; the message names the key.
@@ -171,7 +254,7 @@ impl PostgresSinkConfig {
     }
 
     fn resolve_without_password(&self) -> Result<Resolved, SinkError> {
-        let url = url::Url::parse(self.url.trim()).map_err(|e| {
+        let url = url::Url::parse(&encode_userinfo(self.url.trim())).map_err(|e| {
             SinkError::Config(format!(
                 "url: `{}` is not a URL ({e}); expected postgres://user@host:port/database",
                 redact_url(&self.url)
@@ -207,9 +290,11 @@ impl PostgresSinkConfig {
         pg.connect_timeout(Duration::from_secs(10));
         let mut sslmode = None;
         let mut sslrootcert = None;
+        let mut channel_binding = None;
         for (k, v) in url.query_pairs() {
             match k.as_ref() {
                 "sslmode" => sslmode = Some(SslMode::parse(&v)?),
+                "channel_binding" => channel_binding = Some(ChannelBinding::parse(&v)?),
                 "sslrootcert" => sslrootcert = Some(PathBuf::from(v.as_ref())),
                 "connect_timeout" => {
                     let secs: u64 = v.parse().map_err(|_| {
@@ -222,12 +307,24 @@ impl PostgresSinkConfig {
                 }
                 other => {
                     return Err(SinkError::Config(format!(
-                        "url: unknown parameter `{other}`; known: sslmode, sslrootcert, connect_timeout, application_name"
+                        "url: unknown parameter `{other}`; known: sslmode, sslrootcert, channel_binding, connect_timeout, application_name"
                     )))
                 }
             }
         }
         let sslmode = self.sslmode.or(sslmode).unwrap_or_default();
+        let channel_binding = self.channel_binding.or(channel_binding).unwrap_or_default();
+        if channel_binding == ChannelBinding::Require && sslmode == SslMode::Disable {
+            return Err(SinkError::Config(
+                "channel_binding: `require` needs TLS; use sslmode `require` or `verify-full`"
+                    .into(),
+            ));
+        }
+        pg.channel_binding(match channel_binding {
+            ChannelBinding::Disable => tokio_postgres::config::ChannelBinding::Disable,
+            ChannelBinding::Prefer => tokio_postgres::config::ChannelBinding::Prefer,
+            ChannelBinding::Require => tokio_postgres::config::ChannelBinding::Require,
+        });
         let sslrootcert = self.sslrootcert.clone().or(sslrootcert);
         if sslmode == SslMode::VerifyFull && sslrootcert.is_none() {
             return Err(SinkError::Config(
@@ -281,20 +378,28 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `url` with any password replaced by `***`; text that does not parse as
-/// a URL is cut at its `@`, so a password can never leak through it.
+/// `url` with any password replaced by `***`, found by text rather than by
+/// parsing, so that a password that was not percent-encoded (with `/`,
+/// `?`, `#` or `@` in it) cannot leak: everything between `://` and the
+/// last `@` is the user part, and all of it after the first `:` goes.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url.trim()) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => match url.rsplit_once('@') {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // Not a URL: keep only what follows the last `@`.
+        return match url.rsplit_once('@') {
             Some((_, host)) => format!("***@{host}"),
             None => url.to_string(),
-        },
+        };
+    };
+    match rest.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
     }
 }
 
@@ -315,6 +420,41 @@ mod tests {
         assert!(!c.redacted_url().contains("cret"), "{}", c.redacted_url());
         assert!(!format!("{c:?}").contains("cret"));
         assert!(!redact_url("not a url :pw@host").contains("pw"));
+        // Issue #12: a password that was not URL-encoded.
+        for raw in ["p/ss", "p?ss", "p#ss", "p@ss", "a/b?c#d@e"] {
+            let url = format!("postgres://me:{raw}@127.0.0.1:5432/db?sslmode=require");
+            let red = redact_url(&url);
+            assert_eq!(
+                red, "postgres://me:***@127.0.0.1:5432/db?sslmode=require",
+                "{raw}"
+            );
+            let c = PostgresSinkConfig::for_url(&url);
+            let r = c.resolve().unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(r.pg.get_password(), Some(raw.as_bytes()), "{raw}");
+            assert_eq!(r.pg.get_ports(), &[5432]);
+            assert_eq!(r.pg.get_dbname(), Some("db"));
+            assert!(!format!("{c:?}").contains(raw));
+            let bad = PostgresSinkConfig::for_url(format!(
+                "postgres://me:{raw}@127.0.0.1:5432/db?colour=red"
+            ));
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(!e.contains(raw), "{e}");
+        }
+        let c =
+            PostgresSinkConfig::for_url("postgres://h/db?channel_binding=require&sslmode=require");
+        assert_eq!(
+            c.resolve().unwrap().pg.get_channel_binding(),
+            tokio_postgres::config::ChannelBinding::Require
+        );
+        let bad =
+            PostgresSinkConfig::for_url("postgres://h/db?channel_binding=require&sslmode=disable");
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("needs TLS"));
+        let bad = PostgresSinkConfig::for_url("postgres://h/db?channel_binding=maybe");
+        assert!(bad.validate().unwrap_err().to_string().contains("maybe"));
 
         let bad = PostgresSinkConfig::for_url("postgres://h/db?sslmode=verify-full");
         assert!(bad

@@ -58,5 +58,5 @@ mod tls;
 #[cfg(test)]
 mod tests;
 
-pub use config::{redact_url, LoadMode, Migrate, PostgresSinkConfig, SslMode};
+pub use config::{redact_url, ChannelBinding, LoadMode, Migrate, PostgresSinkConfig, SslMode};
 pub use sink::PostgresSink;

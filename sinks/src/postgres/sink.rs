@@ -16,11 +16,15 @@ use tokio_postgres::Client;
 
 use super::config::{LoadMode, Migrate, PostgresSinkConfig, SslMode};
 use super::copy;
-use crate::sink::{CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
+use crate::sink::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
 
 /// First key of the advisory lock that keeps two runs out of one schema
 /// (`clou` in ASCII); the second is `hashtext(schema)`.
 const LOCK_CLASS: i32 = 0x636c_6f75;
+
+/// The lock's first key, for tests that hold the lock themselves.
+#[cfg(test)]
+pub(crate) const LOCK_CLASS_FOR_TESTS: i32 = LOCK_CLASS;
 
 /// History mode's record of committed runs, in commit order: what
 /// `<table>_latest` and carry-forward take as the latest snapshot.
@@ -28,6 +32,9 @@ const SNAPSHOTS_TABLE: &str = "_cloudtab_snapshots";
 
 /// Encoded COPY streams waiting for the loader; bounds memory.
 const LOADER_QUEUE: usize = 4;
+
+/// Longest a single try of the swap waits for a table's lock.
+const SWAP_TRY: Duration = Duration::from_secs(5);
 
 /// The PostgreSQL sink. See the module docs for how a snapshot is swapped
 /// in.
@@ -66,6 +73,17 @@ impl PostgresSink {
             ))
         };
         let mut pg = r.pg;
+        if pg.get_password().is_some() && r.sslmode != SslMode::VerifyFull {
+            // Once per process: every connection of the run would say it.
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    sink = %self.describe,
+                    sslmode = ?r.sslmode,
+                    "sending the PostgreSQL password over a connection whose server certificate is not verified: an active attacker can read it; use sslmode=verify-full with sslrootcert"
+                );
+            });
+        }
         let tls = super::tls::connector(r.sslmode, r.sslrootcert.as_deref())?;
         pg.ssl_mode(match r.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
@@ -92,6 +110,13 @@ impl PostgresSink {
                 client
             }
         };
+        // A run waits on slow APIs between batches with its transaction
+        // open: a server's idle-in-transaction or statement timeout must not
+        // end it. These settings are this session's only.
+        client
+            .batch_execute("SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0")
+            .await
+            .map_err(|e| self.sql_error("set the session's timeouts", &e))?;
         Ok(client)
     }
 
@@ -228,12 +253,22 @@ impl PostgresSink {
                 .ok()
                 .flatten()
                 .map(|r| {
-                    format!(
-                        "backend pid {} ({}), connected since {}",
-                        r.get::<_, i32>(0),
-                        r.get::<_, String>(1),
-                        r.get::<_, String>(2)
-                    )
+                    // Without pg_read_all_stats, another role's session
+                    // shows NULL in most columns: say what is known.
+                    let pid = r.try_get::<_, Option<i32>>(0).ok().flatten();
+                    let text = |i: usize| r.try_get::<_, Option<String>>(i).ok().flatten();
+                    let mut s = match pid {
+                        Some(p) => format!("backend pid {p}"),
+                        None => "a backend".to_string(),
+                    };
+                    match text(1).filter(|a| !a.is_empty()) {
+                        Some(app) => s.push_str(&format!(" ({app})")),
+                        None => s.push_str(" (application not visible to this role)"),
+                    }
+                    if let Some(since) = text(2) {
+                        s.push_str(&format!(", connected since {since}"));
+                    }
+                    s
                 })
                 .unwrap_or_else(|| "a session that just ended".into());
             if start.elapsed() >= self.config.lock_wait() {
@@ -395,6 +430,7 @@ impl Sink for PostgresSink {
     }
 
     async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError> {
+        crate::sink::validate_run_id(&run.run_id)?;
         let client = Arc::new(self.connect().await?);
         self.lock(&client).await?;
         let tables: Vec<&'static TableDef> = run.tables.iter().map(|(t, _)| *t).collect();
@@ -477,6 +513,7 @@ impl Sink for PostgresSink {
             plans,
             loader: Some((tx, loader)),
             rows: 0,
+            swap_wait: self.config.swap_wait(),
         }))
     }
 }
@@ -545,6 +582,8 @@ struct PostgresTransaction {
     plans: Vec<TablePlan>,
     loader: Option<Loader>,
     rows: u64,
+    /// How long the swap may wait for readers, in all.
+    swap_wait: Duration,
 }
 
 impl PostgresTransaction {
@@ -555,12 +594,131 @@ impl PostgresTransaction {
             .ok_or_else(|| SinkError::Other(format!("table `{table}` is not part of this run")))
     }
 
+    /// The swap statements of the commit (see [`Self::commit`]).
+    async fn swap(&self, schema: &str) -> Result<(), SinkError> {
+        for p in &self.plans {
+            let qt = qualified(schema, p.def.name);
+            if p.action == Action::Recreate && self.layout == PgLayout::Snapshot {
+                self.execute(
+                    &format!("drop table `{}` (--migrate=force)", p.def.name),
+                    &format!("DROP TABLE {qt}"),
+                )
+                .await?;
+                for stmt in pg_create_table(p.def, schema, self.layout) {
+                    self.execute(&format!("recreate table `{}`", p.def.name), &stmt)
+                        .await?;
+                }
+            }
+            for col in &p.add {
+                let c = p.def.columns.iter().find(|c| c.name == *col);
+                let ty = c.map(|c| c.ty.postgres_name()).unwrap_or("text");
+                tracing::info!(table = p.def.name, column = col, "adding a new column");
+                self.execute(
+                    &format!("add column `{col}` to `{}`", p.def.name),
+                    &format!("ALTER TABLE {qt} ADD COLUMN {} {ty}", quote_ident(col)),
+                )
+                .await?;
+            }
+            if self.layout == PgLayout::Snapshot {
+                let old: Option<String> = self
+                    .client
+                    .query_opt(
+                        "SELECT c.relname::text FROM pg_partitioned_table pt \
+                         JOIN pg_class c ON c.oid = pt.partdefid \
+                         WHERE pt.partrelid = $1::text::regclass",
+                        &[&qt],
+                    )
+                    .await
+                    .map_err(|e| self.err("find the current snapshot", &e))?
+                    .map(|r| r.get(0));
+                if let Some(old) = old {
+                    let qo = qualified(schema, &old);
+                    self.execute(
+                        &format!("detach the previous snapshot of `{}`", p.def.name),
+                        &format!("ALTER TABLE {qt} DETACH PARTITION {qo}"),
+                    )
+                    .await?;
+                    self.execute(
+                        &format!("drop the previous snapshot of `{}`", p.def.name),
+                        &format!("DROP TABLE {qo}"),
+                    )
+                    .await?;
+                }
+                self.execute(
+                    &format!("attach the new snapshot of `{}`", p.def.name),
+                    &format!(
+                        "ALTER TABLE {qt} ATTACH PARTITION {} DEFAULT",
+                        qualified(schema, &p.target)
+                    ),
+                )
+                .await?;
+            } else {
+                let view = qualified(schema, &format!("{}_latest", p.def.name));
+                let filter = self.previous_snapshot("t");
+                self.execute(
+                    &format!("create the view `{}_latest`", p.def.name),
+                    &format!(
+                        "CREATE OR REPLACE VIEW {view} AS SELECT t.* FROM {qt} t WHERE {filter}"
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sessions other than this one that hold a lock on a table of the
+    /// schema, described for an error message.
+    async fn blockers(&self, schema: &str) -> String {
+        let rows = self
+            .client
+            .query(
+                "SELECT DISTINCT a.pid, a.usename::text, a.application_name, a.state, \
+                        a.xact_start::text, c.relname::text \
+                 FROM pg_locks l \
+                 JOIN pg_class c ON c.oid = l.relation \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE n.nspname = $1 AND l.granted AND l.pid <> pg_backend_pid() \
+                 ORDER BY a.pid LIMIT 5",
+                &[&schema],
+            )
+            .await;
+        let described: Vec<String> = match rows {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| {
+                    let text = |i: usize| r.try_get::<_, Option<String>>(i).ok().flatten();
+                    let pid = r.try_get::<_, Option<i32>>(0).ok().flatten();
+                    format!(
+                        "session pid {} (user {}, application {}, state {}, transaction since {}) on table {}",
+                        pid.map_or("?".into(), |p| p.to_string()),
+                        text(1).unwrap_or_else(|| "?".into()),
+                        text(2).filter(|a| !a.is_empty()).unwrap_or_else(|| "?".into()),
+                        text(3).unwrap_or_else(|| "?".into()),
+                        text(4).unwrap_or_else(|| "?".into()),
+                        text(5).unwrap_or_else(|| "?".into()),
+                    )
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if described.is_empty() {
+            "another session".into()
+        } else {
+            described.join("; ")
+        }
+    }
+
     fn err(&self, what: &str, e: &tokio_postgres::Error) -> SinkError {
-        SinkError::Other(format!(
-            "PostgreSQL sink {}: failed to {what}: {}",
-            self.describe,
-            pg_message(e)
-        ))
+        SinkError::Sql {
+            message: format!(
+                "PostgreSQL sink {}: failed to {what}: {}",
+                self.describe,
+                pg_message(e)
+            ),
+            sqlstate: e.code().map(|c| c.code().to_string()),
+        }
     }
 
     /// The loader's error, once it has stopped.
@@ -668,18 +826,25 @@ impl SinkTransaction for PostgresTransaction {
         Ok(())
     }
 
-    async fn carry_forward(&mut self, failed: &[ScopeKey]) -> Result<Vec<u64>, SinkError> {
+    async fn carry_forward(
+        &mut self,
+        failed: &[ScopeKey],
+        oldest: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Carried>, SinkError> {
         self.flush().await?;
-        let mut counts = vec![0u64; failed.len()];
+        let mut counts = vec![Carried::default(); failed.len()];
         if failed.is_empty() {
             return Ok(counts);
         }
-        self.execute(
-            "prepare carry-forward",
+        for sql in [
             "CREATE TEMP TABLE IF NOT EXISTS _cloudtab_carried (_id text) ON COMMIT DROP",
-        )
-        .await?;
+            "CREATE TEMP TABLE IF NOT EXISTS _cloudtab_dropped (_id text) ON COMMIT DROP",
+        ] {
+            self.execute("prepare carry-forward", sql).await?;
+        }
         let history = self.layout == PgLayout::History;
+        // In history mode $3 is the run id the carried rows are filed under.
+        let since = if history { "$4" } else { "$3" };
         for (i, key) in failed.iter().enumerate() {
             for p in &self.plans {
                 let TableKind::Resource { cloud, service } = p.def.kind else {
@@ -689,14 +854,10 @@ impl SinkTransaction for PostgresTransaction {
                     continue;
                 }
                 let (into_cols, select_cols) = self.carry_columns(&p.carry, "o", "$3");
-                let sql = format!(
-                    "WITH carried AS (\
-                       INSERT INTO {target} ({into_cols}) \
-                       SELECT {select_cols} FROM {source} o \
-                       WHERE {previous} AND o.\"account_id\" = $1 AND ($2 = 'global' OR o.\"region\" = $2) \
-                         AND NOT EXISTS (SELECT 1 FROM {target} n WHERE n.\"_id\" = o.\"_id\"{same_run}) \
-                       RETURNING \"_id\") \
-                     INSERT INTO _cloudtab_carried SELECT \"_id\" FROM carried",
+                let scope_rows = format!(
+                    "FROM {source} o \
+                     WHERE {previous} AND o.\"account_id\" = $1 AND ($2 = 'global' OR o.\"region\" = $2) \
+                       AND NOT EXISTS (SELECT 1 FROM {target} n WHERE n.\"_id\" = o.\"_id\"{same_run})",
                     target = qualified(&self.schema, &p.target),
                     source = qualified(&self.schema, p.def.name),
                     previous = self.previous_snapshot("o"),
@@ -706,17 +867,37 @@ impl SinkTransaction for PostgresTransaction {
                         String::new()
                     },
                 );
-                let n = if history {
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-                        [&key.account_id, &key.region, &self.run_id];
-                    self.client.execute(&sql, &params).await
+                let sql = format!(
+                    "WITH carried AS (\
+                       INSERT INTO {target} ({into_cols}) \
+                       SELECT {select_cols} {scope_rows} AND o.\"_synced_at\" >= {since} \
+                       RETURNING \"_id\") \
+                     INSERT INTO _cloudtab_carried SELECT \"_id\" FROM carried",
+                    target = qualified(&self.schema, &p.target),
+                );
+                // Rows read before `oldest` are left behind, and counted.
+                let drop_sql = format!(
+                    "INSERT INTO _cloudtab_dropped SELECT o.\"_id\" {scope_rows} \
+                     AND (o.\"_synced_at\" < {since} OR o.\"_synced_at\" IS NULL)"
+                );
+                let what = format!("carry table `{}` forward", p.def.name);
+                let (n, dropped) = if history {
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                        [&key.account_id, &key.region, &self.run_id, &oldest];
+                    let n = self.client.execute(&sql, &params).await;
+                    let n = n.map_err(|e| self.err(&what, &e))?;
+                    let d = self.client.execute(&drop_sql, &params).await;
+                    (n, d.map_err(|e| self.err(&what, &e))?)
                 } else {
-                    self.client
-                        .execute(&sql, &[&key.account_id, &key.region])
-                        .await
-                }
-                .map_err(|e| self.err(&format!("carry table `{}` forward", p.def.name), &e))?;
-                counts[i] += n;
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                        [&key.account_id, &key.region, &oldest];
+                    let n = self.client.execute(&sql, &params).await;
+                    let n = n.map_err(|e| self.err(&what, &e))?;
+                    let d = self.client.execute(&drop_sql, &params).await;
+                    (n, d.map_err(|e| self.err(&what, &e))?)
+                };
+                counts[i].rows += n;
+                counts[i].dropped += dropped;
             }
         }
         // Edges touching a carried resource, unless this run has them.
@@ -739,6 +920,8 @@ impl SinkTransaction for PostgresTransaction {
              WHERE {previous} \
                AND (o.\"from_id\" IN (SELECT _id FROM _cloudtab_carried) \
                     OR o.\"to_id\" IN (SELECT _id FROM _cloudtab_carried)) \
+               AND o.\"from_id\" NOT IN (SELECT _id FROM _cloudtab_dropped) \
+               AND o.\"to_id\" NOT IN (SELECT _id FROM _cloudtab_dropped) \
                AND NOT EXISTS (SELECT 1 FROM {target} n WHERE {this_run} \
                     AND n.\"from_id\" = o.\"from_id\" AND n.\"to_id\" = o.\"to_id\" \
                     AND n.\"edge_type\" = o.\"edge_type\")",
@@ -797,71 +980,43 @@ impl SinkTransaction for PostgresTransaction {
                     .map_err(|e| self.err("record the run", &e))?;
             }
             // The swap: short statements that take each table's lock for
-            // the rest of the transaction.
-            for p in &self.plans {
-                let qt = qualified(&schema, p.def.name);
-                if p.action == Action::Recreate && self.layout == PgLayout::Snapshot {
-                    self.execute(
-                        &format!("drop table `{}` (--migrate=force)", p.def.name),
-                        &format!("DROP TABLE {qt}"),
-                    )
-                    .await?;
-                    for stmt in pg_create_table(p.def, &schema, self.layout) {
-                        self.execute(&format!("recreate table `{}`", p.def.name), &stmt)
+            // the rest of the transaction. A reader holding a table makes
+            // it wait; each try waits `SWAP_TRY` at most, then lets the
+            // readers go on (back to the savepoint) and tries again, until
+            // `swap_wait_secs` have passed.
+            let deadline = Instant::now() + self.swap_wait;
+            let mut tries = 0u32;
+            loop {
+                tries += 1;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let wait = left.clamp(Duration::from_millis(100), SWAP_TRY);
+                self.execute("start the swap", "SAVEPOINT cloudtab_swap").await?;
+                self.execute(
+                    "limit the swap's wait",
+                    &format!("SET LOCAL lock_timeout = {}", wait.as_millis()),
+                )
+                .await?;
+                match self.swap(&schema).await {
+                    Ok(()) => {
+                        self.execute("end the swap", "RELEASE SAVEPOINT cloudtab_swap").await?;
+                        self.execute("end the swap", "SET LOCAL lock_timeout = 0").await?;
+                        break;
+                    }
+                    Err(e) if e.sqlstate() == Some("55P03") => {
+                        self.execute("retry the swap", "ROLLBACK TO SAVEPOINT cloudtab_swap")
                             .await?;
+                        if Instant::now() >= deadline {
+                            let blocker = self.blockers(&schema).await;
+                            return Err(SinkError::Conflict(format!(
+                                "PostgreSQL sink {}: could not swap the new snapshot in: {blocker} held a table for more than {} s ({tries} tries). Nothing was committed; the previous snapshot is unchanged. End that session or raise `swap_wait_secs`",
+                                self.describe,
+                                self.swap_wait.as_secs()
+                            )));
+                        }
+                        tracing::warn!(tries, "a reader holds a table the swap needs; trying again");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
                     }
-                }
-                for col in &p.add {
-                    let c = p.def.columns.iter().find(|c| c.name == *col);
-                    let ty = c.map(|c| c.ty.postgres_name()).unwrap_or("text");
-                    tracing::info!(table = p.def.name, column = col, "adding a new column");
-                    self.execute(
-                        &format!("add column `{col}` to `{}`", p.def.name),
-                        &format!("ALTER TABLE {qt} ADD COLUMN {} {ty}", quote_ident(col)),
-                    )
-                    .await?;
-                }
-                if self.layout == PgLayout::Snapshot {
-                    let old: Option<String> = self
-                        .client
-                        .query_opt(
-                            "SELECT c.relname::text FROM pg_partitioned_table pt \
-                             JOIN pg_class c ON c.oid = pt.partdefid \
-                             WHERE pt.partrelid = $1::text::regclass",
-                            &[&qt],
-                        )
-                        .await
-                        .map_err(|e| self.err("find the current snapshot", &e))?
-                        .map(|r| r.get(0));
-                    if let Some(old) = old {
-                        let qo = qualified(&schema, &old);
-                        self.execute(
-                            &format!("detach the previous snapshot of `{}`", p.def.name),
-                            &format!("ALTER TABLE {qt} DETACH PARTITION {qo}"),
-                        )
-                        .await?;
-                        self.execute(
-                            &format!("drop the previous snapshot of `{}`", p.def.name),
-                            &format!("DROP TABLE {qo}"),
-                        )
-                        .await?;
-                    }
-                    self.execute(
-                        &format!("attach the new snapshot of `{}`", p.def.name),
-                        &format!(
-                            "ALTER TABLE {qt} ATTACH PARTITION {} DEFAULT",
-                            qualified(&schema, &p.target)
-                        ),
-                    )
-                    .await?;
-                } else {
-                    let view = qualified(&schema, &format!("{}_latest", p.def.name));
-                    let filter = self.previous_snapshot("t");
-                    self.execute(
-                        &format!("create the view `{}_latest`", p.def.name),
-                        &format!("CREATE OR REPLACE VIEW {view} AS SELECT t.* FROM {qt} t WHERE {filter}"),
-                    )
-                    .await?;
+                    Err(e) => return Err(e),
                 }
             }
             self.client

@@ -87,6 +87,7 @@ async fn conformance_snapshot_mode() {
     conformance::check_commit_makes_rows_visible(&sink, &reader).await;
     conformance::check_abort_and_rerun(&sink, &reader).await;
     conformance::check_odd_values(&sink, &reader, "\u{FFFD}").await;
+    conformance::check_bad_run_ids_are_refused(&sink, &reader).await;
     // Each table has exactly one partition: the current snapshot.
     let parts = server.psql(
         "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent \
@@ -121,6 +122,8 @@ async fn conformance_carry_forward_snapshot_mode() {
     conformance::check_carry_forward(&sink, &reader).await;
     let (_server, sink, reader) = setup(LoadMode::Snapshot);
     conformance::check_partial_scope_is_not_doubled(&sink, &reader).await;
+    let (_server, sink, reader) = setup(LoadMode::Snapshot);
+    conformance::check_carry_max_age(&sink, &reader).await;
 }
 
 #[tokio::test]
@@ -168,6 +171,15 @@ async fn conformance_carry_forward_history_mode() {
             suffix: "_latest",
         };
         conformance::check_partial_scope_is_not_doubled(&other, &reader).await;
+    }
+    {
+        let other = sink_for(&server.url(), "aged", LoadMode::History);
+        let reader = Reader {
+            url: server.url(),
+            schema: "aged".into(),
+            suffix: "_latest",
+        };
+        conformance::check_carry_max_age(&other, &reader).await;
     }
     // Run r2's snapshot holds the carried queue with its old `_run_id`.
     assert_eq!(
@@ -602,4 +614,179 @@ async fn tls_modes() {
         PostgresSinkConfig::for_url(plain.url().replace("sslmode=disable", "sslmode=prefer"));
     c.sslmode = None;
     assert!(!encrypted(PostgresSink::build(c).unwrap()).await.unwrap());
+}
+
+// Issue #12: PostgreSQL edges.
+
+/// A run that fills `_issues` only.
+fn issues_run(id: &str) -> RunInfo {
+    let t = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
+    RunInfo {
+        run_id: id.into(),
+        started_at: Utc::now(),
+        tables: vec![(t, cloudtab_flatten::arrow_schema(t))],
+    }
+}
+
+#[tokio::test]
+async fn waiting_for_another_roles_lock_never_panics_on_hidden_session_fields() {
+    let server = PgServer::start();
+    server.psql(
+        "CREATE ROLE loader LOGIN; GRANT CREATE ON DATABASE postgres TO loader; \
+         CREATE SCHEMA cloudtab AUTHORIZATION loader",
+    );
+    // The superuser's session holds the run lock, as another run would.
+    let holder = client(&server.url()).await;
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1, hashtext('cloudtab'))",
+            &[&super::sink::LOCK_CLASS_FOR_TESTS],
+        )
+        .await
+        .unwrap();
+    // The loader cannot see the holder's application or start time.
+    let mut c = PostgresSinkConfig::for_url(server.url().replace("postgres@", "loader@"));
+    c.lock_wait_secs = 0;
+    let sink = PostgresSink::build(c).unwrap();
+    let e = sink
+        .begin(&typed_run("r1"))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("another cloudtab run is writing") && e.contains("backend pid"),
+        "{e}"
+    );
+    drop(holder);
+}
+
+#[tokio::test]
+async fn the_swap_gives_up_on_a_reader_that_never_ends_and_names_it() {
+    let (server, sink, reader) = setup(LoadMode::Snapshot);
+    conformance::check_commit_makes_rows_visible(&sink, &reader).await;
+    let before = reader.text_column("_issues", "reason").await;
+    // A session idle in a transaction that has read a table.
+    let blocker = client(&server.url()).await;
+    blocker
+        .batch_execute(
+            "SET application_name = 'long-report'; BEGIN; SELECT count(*) FROM cloudtab._issues",
+        )
+        .await
+        .unwrap();
+    let mut c = PostgresSinkConfig::for_url(server.url());
+    c.swap_wait_secs = 2;
+    let impatient = PostgresSink::build(c).unwrap();
+    let mut t = impatient.begin(&issues_run("r9")).await.unwrap();
+    let def = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
+    t.write(def, conformance::issues_batch("r9", &["new"]))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let e = t.commit().await.err().unwrap().to_string();
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(
+        e.contains("could not swap") && e.contains("long-report") && e.contains("swap_wait_secs"),
+        "{e}"
+    );
+    blocker.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        reader.text_column("_issues", "reason").await,
+        before,
+        "previous snapshot intact"
+    );
+    // Without the reader, the next run goes through.
+    conformance::check_commit_makes_rows_visible(&sink, &reader).await;
+}
+
+#[tokio::test]
+async fn a_server_idle_in_transaction_timeout_does_not_kill_a_slow_run() {
+    let (server, sink, reader) = setup(LoadMode::Snapshot);
+    server.psql("ALTER DATABASE postgres SET idle_in_transaction_session_timeout = '1s'");
+    let def = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
+    let mut t = sink.begin(&issues_run("slow")).await.unwrap();
+    t.write(def, conformance::issues_batch("slow", &["a"]))
+        .await
+        .unwrap();
+    // A slow API between batches: longer than the server's timeout.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    t.write(def, conformance::issues_batch("slow", &["b"]))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    t.commit().await.unwrap();
+    let mut got = reader.text_column("_issues", "reason").await.unwrap();
+    got.sort();
+    assert_eq!(got, vec![Some("a".into()), Some("b".into())]);
+}
+
+#[tokio::test]
+async fn channel_binding_and_passwords_that_were_not_url_encoded() {
+    let secret = "p/ss?w#rd@1";
+    let server = PgServer::start_with(PgOptions {
+        tls: true,
+        password_user: Some(("loader".into(), secret.into())),
+    });
+    server.psql("GRANT CREATE ON DATABASE postgres TO loader");
+    let url = |params: &str| {
+        format!(
+            "postgres://loader:{secret}@127.0.0.1:{}/postgres?{params}",
+            server.port()
+        )
+    };
+    // The raw password works, and no message or description shows it.
+    for params in [
+        "sslmode=require&channel_binding=require",
+        "sslmode=require&channel_binding=prefer",
+        "sslmode=require&channel_binding=disable",
+    ] {
+        let s = PostgresSink::build(PostgresSinkConfig::for_url(url(params))).unwrap();
+        assert!(!s.describe().contains("p/ss"), "{}", s.describe());
+        s.healthcheck()
+            .await
+            .unwrap_or_else(|e| panic!("{params}: {e}"));
+    }
+    // Channel binding is really used when required: the server says so.
+    let s = PostgresSink::build(PostgresSinkConfig::for_url(url(
+        "sslmode=require&channel_binding=require",
+    )))
+    .unwrap();
+    let c = s.connect().await.unwrap();
+    let ssl: bool = c
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ssl);
+    // A wrong database: the error names the URL without the password.
+    let wrong = url("sslmode=require").replace("/postgres?", "/nosuchdb?");
+    let e = PostgresSink::build(PostgresSinkConfig::for_url(&wrong))
+        .unwrap()
+        .healthcheck()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("nosuchdb") && !e.contains("p/ss") && !e.contains("w#rd"),
+        "{e}"
+    );
+    // `require` over a server without TLS support fails, saying why.
+    let plain = PgServer::start_with(PgOptions {
+        password_user: Some(("loader".into(), secret.into())),
+        ..Default::default()
+    });
+    let no_tls = format!(
+        "postgres://loader:{secret}@127.0.0.1:{}/postgres?sslmode=prefer&channel_binding=require",
+        plain.port()
+    );
+    let e = PostgresSink::build(PostgresSinkConfig::for_url(no_tls))
+        .unwrap()
+        .healthcheck()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot connect") && !e.contains("p/ss"), "{e}");
 }
