@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cloudtab_schema::{
     pg_create_partition, pg_create_table, pg_partition_indexes, pg_type, qualified, quote_ident,
-    PgLayout, TableDef, TableKind, SNAPSHOT_RUN_COLUMN,
+    PgLayout, TableDef, TableKind, EDGES_TABLE, ISSUES_TABLE, SNAPSHOT_RUN_COLUMN,
 };
 use futures::SinkExt;
 use tokio::sync::{mpsc, oneshot};
@@ -667,6 +667,66 @@ impl PostgresTransaction {
         Ok(())
     }
 
+    /// Builds the key and indexes of the new `_edges` rows. Extractors
+    /// send each edge of a scope once; should two scopes have sent the same
+    /// edge, the key fails (unique violation): then every repeat is
+    /// deleted, named in `_issues`, and the key built again, rather than
+    /// failing the run after the whole load.
+    async fn index_edges(&self, p: &TablePlan, statements: &[String]) -> Result<(), SinkError> {
+        let what = "index the new rows of `_edges`";
+        self.execute(what, "SAVEPOINT cloudtab_keys").await?;
+        let mut first = Ok(());
+        for stmt in statements {
+            first = self.execute(what, stmt).await.map(|_| ());
+            if first.is_err() {
+                break;
+            }
+        }
+        match first {
+            Ok(()) => self
+                .execute(what, "RELEASE SAVEPOINT cloudtab_keys")
+                .await
+                .map(|_| ()),
+            Err(e) if e.sqlstate() == Some("23505") => {
+                self.execute(what, "ROLLBACK TO SAVEPOINT cloudtab_keys")
+                    .await?;
+                let edges = qualified(&self.schema, &p.target);
+                let delete = format!(
+                    "DELETE FROM {edges} a USING {edges} b \
+                     WHERE a.\"from_id\" = b.\"from_id\" AND a.\"to_id\" = b.\"to_id\" \
+                       AND a.\"edge_type\" = b.\"edge_type\" AND a.ctid > b.ctid \
+                     RETURNING a.\"from_id\", a.\"from_kind\", a.\"to_id\", a.\"to_kind\", a.\"edge_type\""
+                );
+                let issues = self.plans.iter().find(|q| q.def.name == ISSUES_TABLE);
+                let removed = match issues {
+                    Some(q) => {
+                        let sql = format!(
+                            "WITH gone AS ({delete}) \
+                             INSERT INTO {} (\"_run_id\", \"table_name\", \"column_name\", \"resource_id\", \"raw_value\", \"reason\") \
+                             SELECT $1, '_edges', 'edge_type', from_id, \
+                                    from_kind || ' ' || from_id || ' -> ' || to_kind || ' ' || to_id || ' (' || edge_type || ')', \
+                                    'duplicate edge: two scopes read it; it is stored once' \
+                             FROM gone",
+                            qualified(&self.schema, &q.target)
+                        );
+                        self.client.execute(&sql, &[&self.run_id]).await
+                    }
+                    None => self.client.execute(&delete, &[]).await,
+                }
+                .map_err(|e| self.err("remove repeated edges", &e))?;
+                tracing::warn!(
+                    edges = removed,
+                    "repeated edges were stored once and named in _issues"
+                );
+                for stmt in statements {
+                    self.execute(what, stmt).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The sessions other than this one that hold a lock on a table of the
     /// schema, described for an error message.
     async fn blockers(&self, schema: &str) -> String {
@@ -959,7 +1019,12 @@ impl SinkTransaction for PostgresTransaction {
             let clock = Instant::now();
             if self.layout == PgLayout::Snapshot {
                 for p in &self.plans {
-                    for stmt in pg_partition_indexes(p.def, &schema, &p.target) {
+                    let statements = pg_partition_indexes(p.def, &schema, &p.target);
+                    if p.def.name == EDGES_TABLE {
+                        self.index_edges(p, &statements).await?;
+                        continue;
+                    }
+                    for stmt in statements {
                         self.execute(&format!("index the new rows of `{}`", p.def.name), &stmt)
                             .await?;
                     }
