@@ -261,6 +261,24 @@ fn at(text: &str, path: &[Seg], key: &str, message: &str) -> String {
     }
 }
 
+/// One `sources:` or `sinks:` entry: typed as `T`, wrapped by `wrap`, then
+/// checked by `validate`, so that a range error names its key and line
+/// just like a type error.
+fn entry<T, C>(
+    text: &str,
+    rest: serde_yaml::Value,
+    path: &[Seg],
+    wrap: impl Fn(T) -> C,
+    validate: impl Fn(&C) -> Result<(), String>,
+) -> Result<C, String>
+where
+    T: serde::de::DeserializeOwned,
+{
+    let config = wrap(typed(text, rest, path)?);
+    validate(&config).map_err(|e| located(text, path, &e))?;
+    Ok(config)
+}
+
 /// Parses the entries of a `sources:` or `sinks:` list: `parse` gets each
 /// entry's `type` and the rest, and answers `None` for an unknown type.
 fn typed_entries<T>(
@@ -477,33 +495,27 @@ impl Config {
                 "an empty list writes nowhere; leave `sinks` out for Parquet in ./cloudtab-data, or name a sink (`type: parquet` or `type: postgres`)",
             ));
         }
-        // Each entry is typed, then its values checked, so that a range
-        // error names the key and line just like a type error.
         config.sources = typed_entries(
             text,
             "sources",
             raw.sources.unwrap_or_default(),
             "`demo` or `aws`",
-            |kind, rest, path| {
-                let checked = |source: SourceConfig| {
-                    source
-                        .validate()
-                        .map(|()| source)
-                        .map_err(|e| located(text, path, &e))
-                };
-                match kind {
-                    "demo" => Some(
-                        typed(text, rest, path)
-                            .map(SourceConfig::Demo)
-                            .and_then(checked),
-                    ),
-                    "aws" => Some(
-                        typed(text, rest, path)
-                            .map(SourceConfig::Aws)
-                            .and_then(checked),
-                    ),
-                    _ => None,
-                }
+            |kind, rest, path| match kind {
+                "demo" => Some(entry(
+                    text,
+                    rest,
+                    path,
+                    SourceConfig::Demo,
+                    SourceConfig::validate,
+                )),
+                "aws" => Some(entry(
+                    text,
+                    rest,
+                    path,
+                    SourceConfig::Aws,
+                    SourceConfig::validate,
+                )),
+                _ => None,
             },
         )?;
         config.sinks = typed_entries(
@@ -511,25 +523,22 @@ impl Config {
             "sinks",
             raw.sinks.unwrap_or_default(),
             "`parquet` or `postgres`",
-            |kind, rest, path| {
-                let checked = |sink: SinkConfig| {
-                    sink.validate()
-                        .map(|()| sink)
-                        .map_err(|e| located(text, path, &e))
-                };
-                match kind {
-                    "parquet" => Some(
-                        typed(text, rest, path)
-                            .map(SinkConfig::Parquet)
-                            .and_then(checked),
-                    ),
-                    "postgres" => Some(
-                        typed(text, rest, path)
-                            .map(SinkConfig::Postgres)
-                            .and_then(checked),
-                    ),
-                    _ => None,
-                }
+            |kind, rest, path| match kind {
+                "parquet" => Some(entry(
+                    text,
+                    rest,
+                    path,
+                    SinkConfig::Parquet,
+                    SinkConfig::validate,
+                )),
+                "postgres" => Some(entry(
+                    text,
+                    rest,
+                    path,
+                    SinkConfig::Postgres,
+                    SinkConfig::validate,
+                )),
+                _ => None,
             },
         )?;
         Ok(config)

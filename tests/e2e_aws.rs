@@ -1349,15 +1349,19 @@ fn aws_sync(
     data: &std::path::Path,
     endpoint: &str,
 ) -> (i32, String, String) {
-    let config = dir.join("aws.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    aws_sync_with(
+        dir,
+        &format!(
             "sources:\n  - type: aws\n    regions: [us-east-1, eu-west-1]\n    endpoint_url: '{endpoint}'\n    max_attempts: 10\nsinks:\n  - type: parquet\n    url: '{}'\n",
             data.display()
         ),
     )
-    .unwrap();
+}
+
+/// Runs a sync with `config` (YAML) and the emulator's fake credentials.
+fn aws_sync_with(dir: &std::path::Path, config: &str) -> (i32, String, String) {
+    let path = dir.join("aws.yaml");
+    std::fs::write(&path, config).unwrap();
     outcome(
         &cloudtab()
             .args([
@@ -1365,7 +1369,7 @@ fn aws_sync(
                 "--progress",
                 "never",
                 "--config",
-                config.to_str().unwrap(),
+                path.to_str().unwrap(),
             ])
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -1761,35 +1765,14 @@ fn a_peer_that_never_answers_fails_its_scope_by_timeout_not_the_run() {
         ),
     ] {
         let data = dir.path().join(format!("data-{}", reason.len()));
-        let config = dir.path().join("hang.yaml");
-        std::fs::write(
-            &config,
-            format!(
+        let started = std::time::Instant::now();
+        let (code, out, err) = aws_sync_with(
+            dir.path(),
+            &format!(
                 "sources:\n  - type: aws\n    regions: [us-east-1]\n    services: [sqs, dynamodb]\n    endpoint_url: '{}'\n    endpoints: {{sqs: 'http://127.0.0.1:{silent}'}}\n    {timeouts}sinks:\n  - type: parquet\n    url: '{}'\n",
                 moto.url(),
                 data.display()
             ),
-        )
-        .unwrap();
-        let started = std::time::Instant::now();
-        let (code, out, err) = outcome(
-            &cloudtab()
-                .args([
-                    "sync",
-                    "--progress",
-                    "never",
-                    "--config",
-                    config.to_str().unwrap(),
-                ])
-                .env("AWS_ACCESS_KEY_ID", "testing")
-                .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .env("AWS_REGION", "us-east-1")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env("AWS_CONFIG_FILE", dir.path().join("none"))
-                .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-                .env("CLOUDTAB_LOG", "error")
-                .output()
-                .unwrap(),
         );
         assert_eq!(code, 3, "{timeouts}\nstdout:\n{out}\nstderr:\n{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(60));
