@@ -21,7 +21,6 @@ use cloudtab_schema::{markdown, postgres_ddl, Registry};
 use crate::cli::{Cli, Command, LogFormat, ProgressMode, SchemaFormat, SyncArgs};
 use crate::config::Config;
 use crate::error::{exit, CliError};
-use crate::pipeline::Failure;
 
 // jemalloc: items are allocated on extractor threads and freed on the
 // flattener's, a pattern glibc's allocator handles slowly (a fifth of the
@@ -202,14 +201,10 @@ async fn sync(args: SyncArgs, log_format: LogFormat) -> Result<i32, CliError> {
             Ok(code)
         }
         Err(failure) => {
-            let Failure { error, .. } = &failure;
             if failure.run_id.is_some() {
                 summary::print_failure(&failure, log_format);
             }
-            Err(CliError {
-                code: error.code,
-                error: anyhow::anyhow!("{error}"),
-            })
+            Err(failure.error)
         }
     }
 }
