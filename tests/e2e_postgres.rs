@@ -625,3 +625,79 @@ fn bad_postgres_settings_exit_2_before_anything_happens() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sink_whose_commit_fails_does_not_strand_the_others() {
+    // Issue #12: with several sinks, one failing commit does not drop the
+    // other transactions; the summary says which sinks committed.
+    use std::io::Write;
+    let server = PgServer::start();
+    pg_sync(&server, &["--scale", "1"], 0);
+    let before = server.psql("SELECT id FROM cloudtab._runs");
+    // A reader idle in a transaction on a table: the swap cannot take it.
+    let mut blocker = std::process::Command::new(server.psql_bin())
+        .args(["-h", "127.0.0.1", "-p", &server.port().to_string()])
+        .args(["-U", "postgres", "-d", "postgres", "-X", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = blocker.stdin.take().unwrap();
+    stdin
+        .write_all(
+            b"SET application_name = 'blocker'; BEGIN; SELECT count(*) FROM cloudtab._runs;\n",
+        )
+        .unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'blocker' AND state = 'idle in transaction'") != "1" {
+        assert!(Instant::now() < deadline, "the blocker never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "sinks:\n  - type: postgres\n    url: '{}'\n    swap_wait_secs: 1\n  - type: parquet\n    url: '{}'\n",
+            server.url(),
+            data.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = outcome(&run(&[
+        "--log-format",
+        "json",
+        "sync",
+        "--progress",
+        "never",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]));
+    drop(stdin);
+    let _ = blocker.kill();
+    let _ = blocker.wait();
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(summary["status"], "failed");
+    let failed = summary["failed_sinks"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{summary}");
+    assert!(
+        failed[0]["sink"].as_str().unwrap().starts_with("postgres"),
+        "{summary}"
+    );
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("blocker"),
+        "{summary}"
+    );
+    let commits = summary["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 1, "{summary}");
+    assert!(
+        commits[0]["sink"].as_str().unwrap().starts_with("parquet"),
+        "{summary}"
+    );
+    // The Parquet sink committed a whole snapshot, PostgreSQL kept its own.
+    assert_eq!(count(&data, "SELECT count(*) AS n FROM _runs"), 1);
+    assert_eq!(server.psql("SELECT id FROM cloudtab._runs"), before);
+}
