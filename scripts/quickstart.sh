@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
-cargo build --bin cloudtab
+# Only what the demo needs: no AWS SDK, no PostgreSQL client (the default
+# features, which `cargo install` builds, add them).
+cargo build --bin cloudtab --no-default-features
 bin="$CARGO_TARGET_DIR/debug/cloudtab"
 "$bin" sync --source demo --scale 10 --sink ./cloudtab-data
 "$bin" query --data ./cloudtab-data \

@@ -1,10 +1,19 @@
 //! The `sync` configuration: a YAML file, then flags on top.
 
+// Built without the optional sources and sinks, the enums below have one
+// variant each, and some matches become irrefutable.
+#![cfg_attr(
+    not(all(feature = "aws", feature = "postgres")),
+    allow(irrefutable_let_patterns, unreachable_patterns)
+)]
+
 use std::path::Path;
 
+#[cfg(feature = "aws")]
 use cloudtab_extract::aws::AwsConfig;
 use cloudtab_extract::demo::DemoConfig;
 use cloudtab_sinks::parquet::ParquetSinkConfig;
+#[cfg(feature = "postgres")]
 use cloudtab_sinks::postgres::{Migrate, PostgresSinkConfig};
 use serde::Deserialize;
 
@@ -174,6 +183,14 @@ fn batch_rows_error(n: usize) -> Option<String> {
 const MAX_CONCURRENCY: usize = 1024;
 /// Largest `batch_rows`.
 const MAX_BATCH_ROWS: usize = 1 << 20;
+
+/// The message for a source or sink type this build left out.
+#[cfg(not(all(feature = "aws", feature = "postgres")))]
+fn compiled_out(kind: &str, what: &str) -> String {
+    format!(
+        "the `{kind}` {what} is not in this build of cloudtab (built without its feature); build with `--features {kind}`, or with the default features, which include it"
+    )
+}
 
 /// A validation message `key: message` (as the config types' `validate`
 /// return them) placed at `path` in `text`: `path.key: message (line N)`.
@@ -381,6 +398,7 @@ pub enum SourceConfig {
     /// The generated demo cloud.
     Demo(DemoConfig),
     /// AWS accounts, through the AWS SDK.
+    #[cfg(feature = "aws")]
     Aws(AwsConfig),
 }
 
@@ -390,6 +408,7 @@ pub enum SinkConfig {
     /// Parquet files in a directory.
     Parquet(ParquetSinkConfig),
     /// Tables in a PostgreSQL schema.
+    #[cfg(feature = "postgres")]
     Postgres(PostgresSinkConfig),
 }
 
@@ -398,6 +417,7 @@ impl SourceConfig {
     fn validate(&self) -> Result<(), String> {
         match self {
             SourceConfig::Demo(d) => d.validate(),
+            #[cfg(feature = "aws")]
             SourceConfig::Aws(a) => a.validate(),
         }
     }
@@ -408,6 +428,7 @@ impl SinkConfig {
     fn validate(&self) -> Result<(), String> {
         match self {
             SinkConfig::Parquet(p) => p.validate(),
+            #[cfg(feature = "postgres")]
             SinkConfig::Postgres(p) => p.validate(),
         }
         .map_err(|e| e.to_string())
@@ -418,13 +439,21 @@ impl SinkConfig {
     /// when it has a sink of the same type.
     fn from_flag(dest: &str, file: &[SinkConfig]) -> Result<SinkConfig, CliError> {
         if dest.starts_with("postgres://") || dest.starts_with("postgresql://") {
-            let base = file.iter().find_map(|s| match s {
-                SinkConfig::Postgres(p) => Some(p.clone()),
-                _ => None,
-            });
-            let mut p = base.unwrap_or_else(|| PostgresSinkConfig::for_url(dest));
-            p.url = dest.to_string();
-            return Ok(SinkConfig::Postgres(p));
+            #[cfg(not(feature = "postgres"))]
+            return Err(CliError::usage(format!(
+                "--sink: {}",
+                compiled_out("postgres", "sink")
+            )));
+            #[cfg(feature = "postgres")]
+            {
+                let base = file.iter().find_map(|s| match s {
+                    SinkConfig::Postgres(p) => Some(p.clone()),
+                    _ => None,
+                });
+                let mut p = base.unwrap_or_else(|| PostgresSinkConfig::for_url(dest));
+                p.url = dest.to_string();
+                return Ok(SinkConfig::Postgres(p));
+            }
         }
         if dest.contains("://") && !dest.starts_with("file://") {
             let scheme = dest.split("://").next().unwrap_or("");
@@ -508,6 +537,7 @@ impl Config {
                     SourceConfig::Demo,
                     SourceConfig::validate,
                 )),
+                #[cfg(feature = "aws")]
                 "aws" => Some(entry(
                     text,
                     rest,
@@ -515,6 +545,8 @@ impl Config {
                     SourceConfig::Aws,
                     SourceConfig::validate,
                 )),
+                #[cfg(not(feature = "aws"))]
+                "aws" => Some(Err(at(text, path, "type", &compiled_out("aws", "source")))),
                 _ => None,
             },
         )?;
@@ -531,6 +563,7 @@ impl Config {
                     SinkConfig::Parquet,
                     SinkConfig::validate,
                 )),
+                #[cfg(feature = "postgres")]
                 "postgres" => Some(entry(
                     text,
                     rest,
@@ -538,6 +571,13 @@ impl Config {
                     SinkConfig::Postgres,
                     SinkConfig::validate,
                 )),
+                #[cfg(not(feature = "postgres"))]
+                "postgres" => Some(Err(at(
+                    text,
+                    path,
+                    "type",
+                    &compiled_out("postgres", "sink"),
+                ))),
                 _ => None,
             },
         )?;
@@ -557,12 +597,20 @@ impl Config {
                     .find(|s| matches!(s, SourceConfig::Demo(_)))
                     .cloned()
                     .unwrap_or(SourceConfig::Demo(DemoConfig::default())),
+                #[cfg(feature = "aws")]
                 "aws" => self
                     .sources
                     .iter()
                     .find(|s| matches!(s, SourceConfig::Aws(_)))
                     .cloned()
                     .unwrap_or(SourceConfig::Aws(AwsConfig::default())),
+                #[cfg(not(feature = "aws"))]
+                "aws" => {
+                    return Err(CliError::usage(format!(
+                        "--source: {}",
+                        compiled_out("aws", "source")
+                    )))
+                }
                 other => {
                     return Err(CliError::usage(format!(
                         "--source: unknown source `{other}`; available: {}",
@@ -618,7 +666,9 @@ impl Config {
             }
         }
         if let Some(m) = a.migrate {
+            #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
             let mut applied = false;
+            #[cfg(feature = "postgres")]
             for s in &mut self.sinks {
                 if let SinkConfig::Postgres(p) = s {
                     p.migrate = match m {
@@ -628,6 +678,8 @@ impl Config {
                     applied = true;
                 }
             }
+            #[cfg(not(feature = "postgres"))]
+            let _ = (m, MigrateArg::Safe, MigrateArg::Force);
             if !applied {
                 return Err(CliError::usage("--migrate applies to postgres sinks only"));
             }
@@ -669,6 +721,7 @@ impl Config {
             .iter()
             .map(|s| match s {
                 SourceConfig::Demo(d) => serde_json::json!({"type": "demo", "scale": d.scale, "seed": d.seed, "fail_scopes": d.fail_scopes}),
+                #[cfg(feature = "aws")]
                 SourceConfig::Aws(a) => serde_json::json!({
                     "type": "aws",
                     "accounts": a.accounts.iter().map(|x| serde_json::json!({"profile": x.profile, "role_arn": x.role_arn})).collect::<Vec<_>>(),
@@ -685,6 +738,7 @@ impl Config {
                 SinkConfig::Parquet(p) => {
                     serde_json::json!({"type": "parquet", "url": p.url, "keep_runs": p.keep_runs})
                 }
+                #[cfg(feature = "postgres")]
                 SinkConfig::Postgres(p) => serde_json::json!({
                     "type": "postgres",
                     "url": p.redacted_url(),
@@ -697,7 +751,8 @@ impl Config {
     }
 }
 
-#[cfg(test)]
+// The full set of sources and sinks (the default features).
+#[cfg(all(test, feature = "aws", feature = "postgres"))]
 mod tests {
     use super::*;
     use clap::Parser;

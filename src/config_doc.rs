@@ -8,9 +8,11 @@ use std::fmt::Write;
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
+#[cfg(feature = "aws")]
 use cloudtab_extract::aws::AwsConfig;
 use cloudtab_extract::demo::DemoConfig;
 use cloudtab_sinks::parquet::ParquetSinkConfig;
+#[cfg(feature = "postgres")]
 use cloudtab_sinks::postgres::PostgresSinkConfig;
 
 use crate::config::RawConfig;
@@ -33,8 +35,10 @@ pub fn markdown() -> String {
     );
     section::<RawConfig>(&mut out, "Top level", "", None);
     section::<DemoConfig>(&mut out, "Source `type: demo`", "sources[]", Some("demo"));
+    #[cfg(feature = "aws")]
     section::<AwsConfig>(&mut out, "Source `type: aws`", "sources[]", Some("aws"));
     section::<ParquetSinkConfig>(&mut out, "Sink `type: parquet`", "sinks[]", Some("parquet"));
+    #[cfg(feature = "postgres")]
     section::<PostgresSinkConfig>(
         &mut out,
         "Sink `type: postgres`",

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+#[cfg(feature = "aws")]
 use cloudtab_extract::aws::AwsExtractor;
 use cloudtab_extract::demo::DemoExtractor;
 use cloudtab_extract::runner::{run_scopes, Progress};
@@ -25,6 +26,7 @@ use cloudtab_flatten::stage::{flatten_all, Batch};
 use cloudtab_flatten::{arrow_schema, Flattener, RunContext, TableCounts};
 use cloudtab_schema::{Registry, TableDef, Value, RUNS_TABLE, SCOPES_TABLE};
 use cloudtab_sinks::parquet::ParquetSink;
+#[cfg(feature = "postgres")]
 use cloudtab_sinks::postgres::PostgresSink;
 use cloudtab_sinks::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkTransaction};
 use tokio::sync::mpsc;
@@ -155,6 +157,7 @@ fn build_extractors(config: &Config) -> Vec<Arc<dyn Extractor>> {
         .iter()
         .map(|s| match s {
             SourceConfig::Demo(d) => Arc::new(DemoExtractor::new(d.clone())) as Arc<dyn Extractor>,
+            #[cfg(feature = "aws")]
             SourceConfig::Aws(a) => Arc::new(AwsExtractor::new(a.clone())) as Arc<dyn Extractor>,
         })
         .collect()
@@ -170,6 +173,7 @@ fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
                 SinkConfig::Parquet(p) => {
                     ParquetSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
                 }
+                #[cfg(feature = "postgres")]
                 SinkConfig::Postgres(p) => {
                     PostgresSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
                 }

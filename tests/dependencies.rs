@@ -66,3 +66,28 @@ fn sinks_do_not_depend_on_extractors() {
         "{tree}"
     );
 }
+
+#[test]
+fn the_minimal_build_has_no_aws_sdk_and_no_postgres_client() {
+    // Issue #18: `--no-default-features` (the demo cloud and Parquet, what
+    // the quick start builds) leaves out what only AWS and PostgreSQL need.
+    let tree = cargo_tree(&["-p", "cloudtab", "--no-default-features"]);
+    let heavy: Vec<&str> = tree
+        .lines()
+        .map(|l| l.trim_start_matches(|c: char| c.is_ascii_digit()))
+        .filter(|l| {
+            l.starts_with("aws-") || l.starts_with("tokio-postgres") || l.starts_with("rustls ")
+        })
+        .collect();
+    assert!(heavy.is_empty(), "{heavy:?}");
+    // The default build has both.
+    let full = cargo_tree(&["-p", "cloudtab"]);
+    for want in ["aws-sdk-ec2", "tokio-postgres"] {
+        assert!(
+            full.lines().any(|l| l
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .starts_with(want)),
+            "{want}"
+        );
+    }
+}

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod demo;
 mod emitter;

@@ -23,6 +23,7 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod parquet;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod sink;
 
