@@ -279,12 +279,10 @@ fn json_logs_keep_stderr_pure_json_even_for_errors_before_the_run() {
 #[test]
 fn json_summary_of_a_partial_run_carries_its_exit_code() {
     let dir = TempDir::new().unwrap();
-    let cfg = dir.path().join("c.yaml");
-    std::fs::write(
-        &cfg,
+    let cfg = config_file(
+        dir.path(),
         "sources:\n  - type: demo\n    fail_scopes: ['*/*/sqs']\n",
-    )
-    .unwrap();
+    );
     let data = dir.path().join("data");
     let (code, out, err) = outcome(&run(&[
         "--log-format",

@@ -155,12 +155,10 @@ fn rows_of_a_scope_that_keeps_failing_age_out_after_carry_max_age() {
 #[test]
 fn the_same_account_configured_twice_is_refused_before_extraction() {
     let dir = TempDir::new().unwrap();
-    let cfg = dir.path().join("c.yaml");
-    std::fs::write(
-        &cfg,
+    let cfg = config_file(
+        dir.path(),
         "sources:\n  - type: demo\n    seed: 5\n  - type: demo\n    seed: 5\n",
-    )
-    .unwrap();
+    );
     let data = dir.path().join("data");
     let (code, out, err) = outcome(&run(&[
         "sync",

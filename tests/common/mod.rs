@@ -119,3 +119,10 @@ pub fn demo_counts(
         c.scopes,
     )
 }
+
+/// Writes `yaml` to `c.yaml` in `dir`; returns its path.
+pub fn config_file(dir: &Path, yaml: &str) -> PathBuf {
+    let path = dir.join("c.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
