@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Only what the demo needs: no AWS SDK, no PostgreSQL client (the default
 # features, which `cargo install` builds, add them).
-cargo build --bin cloudtab --no-default-features
-bin="$CARGO_TARGET_DIR/debug/cloudtab"
+cargo build --bin cloudtab --no-default-features --profile quick
+bin="$CARGO_TARGET_DIR/quick/cloudtab"
 "$bin" sync --source demo --scale 10 --sink ./cloudtab-data
 "$bin" query --data ./cloudtab-data \
   "SELECT kind, count(*) AS resources, count(*) FILTER (WHERE tag(tags, 'owner') IS NULL) AS without_owner
