@@ -1791,3 +1791,268 @@ fn a_peer_that_never_answers_fails_its_scope_by_timeout_not_the_run() {
         assert_eq!(ddb["status"], "ok", "{rows:?}");
     }
 }
+
+/// Issue #18: the signed generic client (`aws::signed`, the alternative to
+/// an SDK crate for rarely used services) against the SDK on one service,
+/// DynamoDB: the same tables, pages, fields and tags through injected
+/// throttling and 5xx; retries bounded by `max_attempts`; errors that the
+/// SDK does not retry returned at once with their code. (The emulator does
+/// not check signatures; both sides sign with the same `aws-sigv4`.)
+#[test]
+fn a_signed_client_reads_what_the_sdk_reads() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+        ScalarAttributeType,
+    };
+    use cloudtab_extract::aws::signed::{SignedClient, DYNAMODB};
+    use serde_json::json;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    let moto = Moto::start(&python());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let conf = sdk(&moto.url(), "us-east-1").await;
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        for i in 0..12 {
+            let key = |name: &str, kind| {
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(kind)
+                    .build()
+                    .unwrap()
+            };
+            let attr = |name: &str| {
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap()
+            };
+            let mut t = ddb
+                .create_table()
+                .table_name(format!("t{i:02}"))
+                .key_schema(key("pk", KeyType::Hash))
+                .attribute_definitions(attr("pk"));
+            t = if i % 2 == 0 {
+                t.billing_mode(BillingMode::PayPerRequest)
+            } else {
+                t.key_schema(key("sk", KeyType::Range))
+                    .attribute_definitions(attr("sk"))
+                    .provisioned_throughput(
+                        ProvisionedThroughput::builder()
+                            .read_capacity_units(i)
+                            .write_capacity_units(1)
+                            .build()
+                            .unwrap(),
+                    )
+            };
+            if i % 3 == 0 {
+                t = t.tags(
+                    aws_sdk_dynamodb::types::Tag::builder()
+                        .key("owner")
+                        .value(format!("team-{i}"))
+                        .build()
+                        .unwrap(),
+                );
+            }
+            t.send().await.unwrap();
+        }
+        let mut sdk_names = Vec::new();
+        let mut pages = ddb.list_tables().limit(5).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            sdk_names.extend(page.unwrap().table_names().iter().cloned());
+        }
+        assert_eq!(sdk_names.len(), 12);
+
+        // Every third request throttled or answered with a 500.
+        let proxy = FaultProxy::start(
+            moto.port(),
+            Faults {
+                every: 3,
+                ..Faults::default()
+            },
+        );
+        let signed = SignedClient::new(
+            &conf,
+            DYNAMODB,
+            "us-east-1",
+            Some(&proxy.url()),
+            10,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let mut names = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let mut input = json!({ "Limit": 5 });
+            if let Some(s) = &start {
+                input["ExclusiveStartTableName"] = json!(s);
+            }
+            let page = signed.call("ListTables", &input).await.unwrap();
+            names.extend(
+                page["TableNames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_str().unwrap().to_string()),
+            );
+            match page["LastEvaluatedTableName"].as_str() {
+                Some(s) => start = Some(s.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(names, sdk_names);
+        for name in &names {
+            let ours = signed
+                .call("DescribeTable", &json!({ "TableName": name }))
+                .await
+                .unwrap();
+            let t = &ours["Table"];
+            let theirs = ddb.describe_table().table_name(name).send().await.unwrap();
+            let s = theirs.table().unwrap();
+            assert_eq!(t["TableArn"].as_str(), s.table_arn(), "{name}");
+            assert_eq!(t["TableId"].as_str(), s.table_id(), "{name}");
+            assert_eq!(
+                t["TableStatus"].as_str(),
+                s.table_status().map(|x| x.as_str())
+            );
+            assert_eq!(t["ItemCount"].as_i64(), s.item_count());
+            let keys: Vec<(String, String)> = s
+                .key_schema()
+                .iter()
+                .map(|k| (k.attribute_name().into(), k.key_type().as_str().into()))
+                .collect();
+            let our_keys: Vec<(String, String)> = t["KeySchema"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| {
+                    (
+                        k["AttributeName"].as_str().unwrap().into(),
+                        k["KeyType"].as_str().unwrap().into(),
+                    )
+                })
+                .collect();
+            assert_eq!(our_keys, keys, "{name}");
+            assert_eq!(
+                t["ProvisionedThroughput"]["ReadCapacityUnits"].as_i64(),
+                s.provisioned_throughput()
+                    .and_then(|p| p.read_capacity_units())
+            );
+            assert_eq!(
+                t["BillingModeSummary"]["BillingMode"].as_str(),
+                s.billing_mode_summary()
+                    .and_then(|b| b.billing_mode())
+                    .map(|b| b.as_str())
+            );
+            // The same decimal: the JSON number, to the nearest µs.
+            let created = t["CreationDateTime"].as_f64().unwrap();
+            assert_eq!(
+                Some((created * 1e6).round() as i64),
+                micros(s.creation_date_time()),
+                "{name}"
+            );
+            let arn = s.table_arn().unwrap();
+            let our_tags = signed
+                .call("ListTagsOfResource", &json!({ "ResourceArn": arn }))
+                .await
+                .unwrap();
+            let tags: BTreeMap<String, String> = ddb
+                .list_tags_of_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            let ours: BTreeMap<String, String> = our_tags["Tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["Key"].as_str().unwrap().to_string(),
+                        t["Value"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(ours, tags, "{name}");
+        }
+        assert!(proxy.injected.load(Ordering::Relaxed) >= 10);
+
+        // Not retried: a missing table is one request and its code.
+        let before = proxy.injected.load(Ordering::Relaxed);
+        let err = signed
+            .call("DescribeTable", &json!({ "TableName": "missing" }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err}");
+        assert!(err.to_string().contains("dynamodb:DescribeTable"), "{err}");
+        assert!(proxy.injected.load(Ordering::Relaxed) - before <= 1);
+        drop(proxy);
+
+        // Throttled every time: exactly `max_attempts` requests, then the
+        // throttling error.
+        let proxy = FaultProxy::start(
+            moto.port(),
+            Faults {
+                every: 1,
+                ..Faults::default()
+            },
+        );
+        let signed = SignedClient::new(
+            &conf,
+            DYNAMODB,
+            "us-east-1",
+            Some(&proxy.url()),
+            3,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let err = signed.call("ListTables", &json!({})).await.unwrap_err();
+        assert_eq!(proxy.injected.load(Ordering::Relaxed), 3, "{err}");
+        assert!(
+            matches!(err.code(), Some("ThrottlingException") | Some("HTTP500")),
+            "{err}"
+        );
+        drop(proxy);
+
+        // Denied: not retried, the code and the operation named.
+        let proxy = FaultProxy::start(
+            moto.port(),
+            Faults {
+                deny: vec![("dynamodb".into(), "us-east-1".into())],
+                ..Faults::default()
+            },
+        );
+        let signed = SignedClient::new(
+            &conf,
+            DYNAMODB,
+            "us-east-1",
+            Some(&proxy.url()),
+            3,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let err = signed.call("ListTables", &json!({})).await.unwrap_err();
+        assert_eq!(err.code(), Some("AccessDeniedException"), "{err}");
+        assert!(err.to_string().contains("dynamodb:ListTables"), "{err}");
+
+        // A peer that never answers: the attempt timeout, per attempt.
+        let (silent, _peer) = silent_peer();
+        let signed = SignedClient::new(
+            &conf,
+            DYNAMODB,
+            "us-east-1",
+            Some(&format!("http://127.0.0.1:{silent}")),
+            1,
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let err = signed.call("ListTables", &json!({})).await.unwrap_err();
+        assert!(err.to_string().contains("no answer within 2 s"), "{err}");
+    });
+}

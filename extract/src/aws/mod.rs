@@ -31,6 +31,7 @@ mod iam;
 mod lambda_dynamodb;
 mod rds;
 mod s3;
+pub mod signed;
 mod sqs;
 
 use std::sync::{Arc, RwLock};
