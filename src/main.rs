@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use cloudtab_extract::runner::Progress;
-use cloudtab_schema::{markdown, postgres_ddl, Registry};
+use cloudtab_schema::{markdown, Registry};
+use cloudtab_sinks::ddl::postgres_ddl;
 
 use crate::cli::{Cli, Command, LogFormat, ProgressMode, SchemaFormat, SyncArgs};
 use crate::config::Config;

@@ -11,7 +11,8 @@ use anyhow::Context;
 use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
-use cloudtab_schema::{quote_ident, Registry};
+use cloudtab_schema::Registry;
+use cloudtab_sinks::ddl::quote_ident;
 use cloudtab_sinks::parquet::{latest_manifest, Manifest, ParquetSinkConfig};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{

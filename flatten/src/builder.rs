@@ -7,7 +7,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use cloudtab_schema::{ColumnType, TableDef};
+use cloudtab_schema::{ColumnType, Distribution, TableDef};
 
 /// The Arrow type of a column type.
 pub(crate) fn arrow_type(ty: ColumnType) -> DataType {
@@ -23,7 +23,10 @@ pub(crate) fn arrow_type(ty: ColumnType) -> DataType {
 }
 
 /// The Arrow schema of a table: its columns in order, with their
-/// nullability and their descriptions as field metadata (`description`).
+/// nullability, and as field metadata their descriptions (`description`),
+/// JSON columns (`cloudtab.type`: `json`) and how values are spread over
+/// rows where that is not the default (`cloudtab.distribution`: `unique` or
+/// `grouped`), which columnar sinks choose encodings by.
 pub fn arrow_schema(table: &TableDef) -> SchemaRef {
     let fields: Vec<Field> = table
         .columns
@@ -33,6 +36,12 @@ pub fn arrow_schema(table: &TableDef) -> SchemaRef {
             meta.insert("description".to_string(), c.description.to_string());
             if c.ty == ColumnType::Json {
                 meta.insert("cloudtab.type".to_string(), "json".to_string());
+            }
+            if !c.distribution.is_repeated() {
+                meta.insert(
+                    Distribution::FIELD_METADATA_KEY.to_string(),
+                    c.distribution.as_str().to_string(),
+                );
             }
             Field::new(c.name, arrow_type(c.ty), c.nullable).with_metadata(meta)
         })

@@ -1,5 +1,7 @@
 use serde::Serialize;
 
+use crate::item::Value;
+
 /// The logical type of a column. Each maps to exactly one Arrow type (see
 /// [`ColumnType::arrow_name`]) and one SQL type per sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +40,32 @@ impl ColumnType {
         }
     }
 
+    /// Whether the flattener can convert a value of `v`'s shape into this
+    /// type (its content may still fail, such as text that is not a
+    /// number, which becomes `NULL` and an `_issues` row). `Null` fits
+    /// every type. What does not fit is an extractor's mistake: a boolean
+    /// or an instant in a number column, an instant in a text column.
+    pub fn accepts(self, v: &Value) -> bool {
+        use Value as V;
+        match self {
+            ColumnType::Text => !matches!(
+                v,
+                V::Timestamp { .. } | V::EpochSeconds(_) | V::EpochMillis(_)
+            ),
+            ColumnType::Int64 | ColumnType::Int32 => !matches!(v, V::Bool(_) | V::Timestamp { .. }),
+            ColumnType::Float64 => !matches!(
+                v,
+                V::Bool(_) | V::Timestamp { .. } | V::EpochSeconds(_) | V::EpochMillis(_)
+            ),
+            ColumnType::Boolean => matches!(
+                v,
+                V::Null | V::Bool(_) | V::Int(_) | V::Text(_) | V::Json(_)
+            ),
+            ColumnType::Timestamp => !matches!(v, V::Bool(_) | V::Json(_)),
+            ColumnType::Json => true,
+        }
+    }
+
     /// The PostgreSQL type this column is created with.
     pub fn postgres_name(self) -> &'static str {
         match self {
@@ -48,6 +76,45 @@ impl ColumnType {
             ColumnType::Boolean => "boolean",
             ColumnType::Timestamp => "timestamptz",
             ColumnType::Json => "jsonb",
+        }
+    }
+}
+
+/// How a column's values are spread over the rows of a table: a fact about
+/// the data, by which columnar sinks choose their encoding (Parquet: a
+/// dictionary or not, min/max statistics or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// Values repeat across rows: kinds, states, types, numbers, and event
+    /// times (which are nearly unique, but ranges of them are what queries
+    /// filter on; sinks treat timestamps by their type).
+    #[default]
+    Repeated,
+    /// (Nearly) unique per row: ids, names, ARNs, URLs.
+    Unique,
+    /// Rows arrive grouped by it (scope by scope: one account and region at
+    /// a time; one run at a time), so a stretch of rows holds few values
+    /// and readers can skip stretches by their range.
+    Grouped,
+}
+
+impl Distribution {
+    /// The Arrow field metadata key the flattener writes it under (for
+    /// [`Distribution::Unique`] and [`Distribution::Grouped`] only).
+    pub const FIELD_METADATA_KEY: &'static str = "cloudtab.distribution";
+
+    /// True for the default, [`Distribution::Repeated`].
+    pub fn is_repeated(&self) -> bool {
+        *self == Distribution::Repeated
+    }
+
+    /// The name used in schema JSON and Arrow field metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Distribution::Repeated => "repeated",
+            Distribution::Unique => "unique",
+            Distribution::Grouped => "grouped",
         }
     }
 }
@@ -64,6 +131,9 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// One line saying what the column holds.
     pub description: &'static str,
+    /// How its values are spread over rows (see [`Distribution`]).
+    #[serde(skip_serializing_if = "Distribution::is_repeated")]
+    pub distribution: Distribution,
 }
 
 impl ColumnDef {
@@ -74,6 +144,7 @@ impl ColumnDef {
             ty,
             nullable: true,
             description,
+            distribution: Distribution::Repeated,
         }
     }
 
@@ -84,7 +155,20 @@ impl ColumnDef {
             ty,
             nullable: false,
             description,
+            distribution: Distribution::Repeated,
         }
+    }
+
+    /// The same column, its values (nearly) unique per row.
+    pub const fn unique(mut self) -> Self {
+        self.distribution = Distribution::Unique;
+        self
+    }
+
+    /// The same column, its rows arriving grouped by its value.
+    pub const fn grouped(mut self) -> Self {
+        self.distribution = Distribution::Grouped;
+        self
     }
 }
 

@@ -22,7 +22,6 @@
 
 mod aws;
 mod column;
-mod ddl;
 mod docs;
 mod id;
 mod item;
@@ -31,12 +30,7 @@ mod registry;
 mod system;
 mod table;
 
-pub use column::{ColumnDef, ColumnType};
-pub use ddl::{
-    pg_create_partition, pg_create_table, pg_indexed_columns, pg_partition_column,
-    pg_partition_indexes, pg_primary_key, pg_type, postgres_ddl, qualified, quote_ident, PgLayout,
-    SNAPSHOT_RUN_COLUMN,
-};
+pub use column::{ColumnDef, ColumnType, Distribution};
 pub use docs::markdown;
 pub use id::{resource_uid, Uid};
 pub use item::{Edge, EdgeType, Issue, Item, Resource, ResourceRef, SentResource, Value};

@@ -22,6 +22,7 @@
 
 #[cfg(test)]
 pub mod conformance;
+pub mod ddl;
 pub mod parquet;
 #[cfg(feature = "postgres")]
 pub mod postgres;

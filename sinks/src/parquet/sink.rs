@@ -8,7 +8,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use chrono::{SecondsFormat, Utc};
-use cloudtab_schema::{TableDef, TableKind, EDGES_TABLE};
+use cloudtab_schema::{Distribution, TableDef, TableKind, EDGES_TABLE};
 use futures::TryStreamExt;
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
@@ -33,26 +33,6 @@ use super::manifest::{
 };
 use crate::sink::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
 
-/// Columns whose values are (nearly) unique per row: no dictionary.
-const UNIQUE_COLUMNS: &[&str] = &[
-    "_id",
-    "id",
-    "name",
-    "arn",
-    "tags",
-    "from_id",
-    "to_id",
-    "url",
-    "raw_value",
-    "user_id",
-    "role_id",
-];
-
-/// Text columns that keep min/max statistics: rows arrive scope by scope
-/// (one account and region at a time), so a row group covers few accounts
-/// and regions and readers skip the others on these ranges.
-const TEXT_STATISTICS: &[&str] = &["account_id", "region"];
-
 /// How a column is encoded, beyond the file-wide Snappy compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColumnEncoding {
@@ -72,25 +52,29 @@ enum ColumnEncoding {
     /// which run a file is from, and kinds, states or types are spread over
     /// every row group.
     DictionaryNoStatistics,
-    /// Numbers, booleans, `_synced_at` and [`TEXT_STATISTICS`]: a
-    /// dictionary and min/max statistics per column chunk.
+    /// Numbers, booleans, and what rows arrive grouped by (`account_id`,
+    /// `region`: rows come scope by scope, so a row group covers few
+    /// accounts and regions and readers skip the others on these ranges;
+    /// `_synced_at`, one value per run): a dictionary and min/max
+    /// statistics per column chunk.
     DictionaryAndStatistics,
 }
 
+/// The encoding of a column, from its type and what the model says of its
+/// values (the field metadata `arrow_schema` writes).
 fn column_encoding(f: &arrow::datatypes::Field) -> ColumnEncoding {
-    let name = f.name().as_str();
-    let json = f
-        .metadata()
-        .get("cloudtab.type")
-        .is_some_and(|t| t == "json");
-    if json || UNIQUE_COLUMNS.contains(&name) {
+    let meta = |key: &str, value: &str| f.metadata().get(key).is_some_and(|v| v == value);
+    let json = meta("cloudtab.type", "json");
+    let key = Distribution::FIELD_METADATA_KEY;
+    let unique = meta(key, Distribution::Unique.as_str());
+    let grouped = meta(key, Distribution::Grouped.as_str());
+    if json || unique {
         ColumnEncoding::Plain
-    } else if matches!(f.data_type(), arrow::datatypes::DataType::Timestamp(..))
-        && name != "_synced_at"
-    {
+    } else if grouped {
+        ColumnEncoding::DictionaryAndStatistics
+    } else if matches!(f.data_type(), arrow::datatypes::DataType::Timestamp(..)) {
         ColumnEncoding::PlainWithStatistics
-    } else if *f.data_type() == arrow::datatypes::DataType::Utf8 && !TEXT_STATISTICS.contains(&name)
-    {
+    } else if *f.data_type() == arrow::datatypes::DataType::Utf8 {
         ColumnEncoding::DictionaryNoStatistics
     } else {
         ColumnEncoding::DictionaryAndStatistics

@@ -5,10 +5,7 @@ use std::time::{Duration, Instant};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use bytes::Bytes;
-use cloudtab_schema::{
-    pg_create_partition, pg_create_table, pg_partition_indexes, pg_type, qualified, quote_ident,
-    PgLayout, TableDef, TableKind, EDGES_TABLE, ISSUES_TABLE, SNAPSHOT_RUN_COLUMN,
-};
+use cloudtab_schema::{TableDef, TableKind, EDGES_TABLE, ISSUES_TABLE};
 use futures::SinkExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -16,6 +13,10 @@ use tokio_postgres::Client;
 
 use super::config::{LoadMode, Migrate, PostgresSinkConfig, SslMode};
 use super::copy;
+use crate::ddl::{
+    pg_create_partition, pg_create_table, pg_partition_indexes, pg_type, qualified, quote_ident,
+    PgLayout, SNAPSHOT_RUN_COLUMN,
+};
 use crate::sink::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
 
 /// First key of the advisory lock that keeps two runs out of one schema

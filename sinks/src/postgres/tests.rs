@@ -38,7 +38,7 @@ async fn client(url: &str) -> tokio_postgres::Client {
 impl SnapshotReader for Reader {
     async fn text_column(&self, table: &str, column: &str) -> Option<Vec<Option<String>>> {
         let c = client(&self.url).await;
-        let name = cloudtab_schema::qualified(&self.schema, &format!("{table}{}", self.suffix));
+        let name = crate::ddl::qualified(&self.schema, &format!("{table}{}", self.suffix));
         let exists: Option<String> = c
             .query_one("SELECT to_regclass($1)::text", &[&name])
             .await
@@ -49,7 +49,7 @@ impl SnapshotReader for Reader {
             .query(
                 &format!(
                     "SELECT {}::text FROM {name}",
-                    cloudtab_schema::quote_ident(column)
+                    crate::ddl::quote_ident(column)
                 ),
                 &[],
             )

@@ -1,6 +1,9 @@
 //! PostgreSQL DDL for the registry's tables, shared by `cloudtab schema
 //! --format postgres` and the PostgreSQL sink, so that what the docs print
-//! is what the sink creates.
+//! is what the sink creates. It lives with the sinks, not in the schema
+//! crate: the registry describes tables, each sink decides its SQL. Not
+//! behind the `postgres` feature, so that `schema --format postgres` works
+//! in every build.
 //!
 //! In `snapshot` layout a table is a partitioned table whose one (default)
 //! partition holds the current snapshot; the sink swaps a freshly loaded
@@ -9,7 +12,7 @@
 
 use std::fmt::Write;
 
-use crate::{ColumnType, Registry, TableDef};
+use cloudtab_schema::{ColumnType, Registry, TableDef};
 
 /// Quotes an SQL identifier: `"name"` with inner quotes doubled.
 pub fn quote_ident(name: &str) -> String {
@@ -96,7 +99,7 @@ pub fn pg_indexed_columns(t: &TableDef) -> Vec<&'static str> {
         .map(|c| c.name)
         .filter(|n| *n == "_run_id" && t.primary_key.first() != Some(n))
         .collect();
-    if t.name == crate::EDGES_TABLE {
+    if t.name == cloudtab_schema::EDGES_TABLE {
         cols.push("to_id");
     }
     cols
