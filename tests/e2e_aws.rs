@@ -1789,6 +1789,21 @@ fn a_peer_that_never_answers_fails_its_scope_by_timeout_not_the_run() {
     }
 }
 
+/// `(item[k], item[v])` of every item of a JSON list of objects (key
+/// schemas, tags), as the signed client returns them.
+fn pairs(list: &serde_json::Value, k: &str, v: &str) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| {
+            (
+                item[k].as_str().unwrap().to_string(),
+                item[v].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// Issue #18: the signed generic client (`aws::signed`, the alternative to
 /// an SDK crate for rarely used services) against the SDK on one service,
 /// DynamoDB: the same tables, pages, fields and tags through injected
@@ -1923,17 +1938,7 @@ fn a_signed_client_reads_what_the_sdk_reads() {
                 .iter()
                 .map(|k| (k.attribute_name().into(), k.key_type().as_str().into()))
                 .collect();
-            let our_keys: Vec<(String, String)> = t["KeySchema"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| {
-                    (
-                        k["AttributeName"].as_str().unwrap().into(),
-                        k["KeyType"].as_str().unwrap().into(),
-                    )
-                })
-                .collect();
+            let our_keys = pairs(&t["KeySchema"], "AttributeName", "KeyType");
             assert_eq!(our_keys, keys, "{name}");
             assert_eq!(
                 t["ProvisionedThroughput"]["ReadCapacityUnits"].as_i64(),
@@ -1968,16 +1973,8 @@ fn a_signed_client_reads_what_the_sdk_reads() {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
-            let ours: BTreeMap<String, String> = our_tags["Tags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| {
-                    (
-                        t["Key"].as_str().unwrap().to_string(),
-                        t["Value"].as_str().unwrap().to_string(),
-                    )
-                })
+            let ours: BTreeMap<String, String> = pairs(&our_tags["Tags"], "Key", "Value")
+                .into_iter()
                 .collect();
             assert_eq!(ours, tags, "{name}");
         }

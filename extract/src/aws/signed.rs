@@ -219,23 +219,26 @@ impl SignedClient {
         operation: &str,
         body: &Bytes,
     ) -> Result<serde_json::Value, SignedError> {
-        let credentials =
-            self.credentials
-                .provide_credentials()
-                .await
-                .map_err(|e| SignedError::Credentials {
-                    operation: name.to_string(),
-                    reason: e.to_string(),
-                })?;
+        let credentials = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| signing(name, e))?;
         let identity = Identity::from(credentials);
         let uri = format!("{}/", self.endpoint);
         let target = format!("{}.{operation}", self.service.target_prefix);
         let content_type = format!("application/x-amz-json-{}", self.service.json_version);
-        let mut request = http::Request::builder()
-            .method("POST")
-            .uri(&uri)
-            .header("content-type", &content_type)
-            .header("x-amz-target", &target)
+        // Signed, then sent: the same headers both times.
+        let headers = [
+            ("content-type", content_type.as_str()),
+            ("x-amz-target", target.as_str()),
+        ];
+        let mut request = headers
+            .iter()
+            .fold(
+                http::Request::builder().method("POST").uri(&uri),
+                |b, (k, v)| b.header(*k, *v),
+            )
             .body(Full::new(body.clone()))
             .map_err(|e| transport(name, e))?;
         let params = v4::SigningParams::builder()
@@ -245,30 +248,17 @@ impl SignedClient {
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
-            .map_err(|e| SignedError::Credentials {
-                operation: name.to_string(),
-                reason: e.to_string(),
-            })?
+            .map_err(|e| signing(name, e))?
             .into();
-        let headers = [
-            ("content-type", content_type.as_str()),
-            ("x-amz-target", target.as_str()),
-        ];
         let signable = SignableRequest::new(
             "POST",
             uri.as_str(),
             headers.into_iter(),
             SignableBody::Bytes(body),
         )
-        .map_err(|e| SignedError::Credentials {
-            operation: name.to_string(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| signing(name, e))?;
         let (instructions, _) = sign(signable, &params)
-            .map_err(|e| SignedError::Credentials {
-                operation: name.to_string(),
-                reason: e.to_string(),
-            })?
+            .map_err(|e| signing(name, e))?
             .into_parts();
         instructions.apply_to_request_http1x(&mut request);
 
@@ -321,6 +311,13 @@ impl SignedClient {
             message,
             status,
         })
+    }
+}
+
+fn signing(operation: &str, e: impl std::fmt::Display) -> SignedError {
+    SignedError::Credentials {
+        operation: operation.to_string(),
+        reason: e.to_string(),
     }
 }
 
