@@ -2,8 +2,10 @@
 //!
 //! Each check drives a sink through the transaction protocol and reads the
 //! destination back through a [`SnapshotReader`], the only part a new sink
-//! implements for its tests. A sink's test module calls every `check_*`
-//! function (see `parquet/tests.rs`).
+//! implements for its tests. A sink's tests call [`run_all`] (every check,
+//! each on a fresh destination), or single `check_*` functions to look at
+//! the destination between them (see `parquet/tests.rs`). Sinks in other
+//! crates get this module with the crate's `testing` feature.
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use arrow::array::{ArrayRef, StringArray};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use cloudtab_schema::{Registry, TableDef};
+use cloudtab_schema::{ColumnDef, ColumnType, Registry, TableDef};
 
 use crate::{RunInfo, Sink};
 
@@ -399,4 +401,69 @@ pub async fn check_carry_max_age(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     assert_eq!(ids, vec![Some("kept".into())], "the old row is gone");
     let edges = reader.text_column("_edges", "_run_id").await.unwrap();
     assert_eq!(edges, vec![Some("m3".into())], "and its edge with it");
+}
+
+/// A table that gains a column (a newer cloudtab added one) goes on working:
+/// the run that brings the column writes it and readers see its values.
+pub async fn check_schema_growth(sink: &dyn Sink, reader: &dyn SnapshotReader) {
+    let mut t = sink.begin(&run("g1")).await.unwrap();
+    t.write(issues_def(), issues_batch("g1", &["before"]))
+        .await
+        .unwrap();
+    t.commit().await.unwrap();
+
+    let grown: &'static TableDef = Box::leak(Box::new({
+        let mut def = issues_def().clone();
+        def.columns.push(ColumnDef::new(
+            "note",
+            ColumnType::Text,
+            "A column a newer version added.",
+        ));
+        def
+    }));
+    let schema = cloudtab_flatten::arrow_schema(grown);
+    let mut info = run("g2");
+    info.tables[0] = (grown, schema.clone());
+    let old = issues_batch("g2", &["after"]);
+    let mut cols = old.columns().to_vec();
+    cols.push(Arc::new(StringArray::from(vec![Some("noted")])) as ArrayRef);
+    let batch = RecordBatch::try_new(schema, cols).unwrap();
+    let mut t = sink.begin(&info).await.unwrap();
+    t.write(grown, batch).await.unwrap();
+    t.commit().await.unwrap();
+    assert_eq!(reasons(reader).await, Some(vec![Some("after".into())]));
+    assert_eq!(
+        reader.text_column("_issues", "note").await,
+        Some(vec![Some("noted".into())]),
+        "the new column holds what the run wrote"
+    );
+}
+
+/// Every check, each on a fresh destination that `fresh` makes (a new
+/// directory, schema or database; `G` is whatever must live as long as
+/// the destination, a test server say). `nul` is what the destination
+/// stores for the NUL character ([`check_odd_values`]).
+pub async fn run_all<S, R, G, F, Fut>(mut fresh: F, nul: &str)
+where
+    S: Sink,
+    R: SnapshotReader,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (S, R, G)>,
+{
+    let (s, r, _g) = fresh().await;
+    check_commit_makes_rows_visible(&s, &r).await;
+    let (s, r, _g) = fresh().await;
+    check_abort_and_rerun(&s, &r).await;
+    let (s, r, _g) = fresh().await;
+    check_odd_values(&s, &r, nul).await;
+    let (s, r, _g) = fresh().await;
+    check_bad_run_ids_are_refused(&s, &r).await;
+    let (s, r, _g) = fresh().await;
+    check_carry_forward(&s, &r).await;
+    let (s, r, _g) = fresh().await;
+    check_partial_scope_is_not_doubled(&s, &r).await;
+    let (s, r, _g) = fresh().await;
+    check_carry_max_age(&s, &r).await;
+    let (s, r, _g) = fresh().await;
+    check_schema_growth(&s, &r).await;
 }

@@ -20,7 +20,7 @@
 
 #![warn(missing_docs)]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 pub mod ddl;
 pub mod parquet;

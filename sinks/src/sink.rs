@@ -120,8 +120,10 @@ pub enum SinkError {
     Sql {
         /// What failed, on which table, and the server's message.
         message: String,
-        /// The server's SQLSTATE (`55P03`: lock not available), if any.
-        sqlstate: Option<String>,
+        /// The driver's own error (for PostgreSQL a `tokio_postgres::Error`,
+        /// whose code is the SQLSTATE: [`SinkError::sqlstate`]).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// Anything else, with its explanation.
     #[error("{0}")]
@@ -134,13 +136,70 @@ impl SinkError {
         matches!(self, SinkError::Config(_))
     }
 
-    /// The SQLSTATE of a SQL destination's error.
+    /// The SQLSTATE of a SQL destination's error (`55P03`: lock not
+    /// available), read from the driver's error.
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
-            SinkError::Sql { sqlstate, .. } => sqlstate.as_deref(),
+            #[cfg(feature = "postgres")]
+            SinkError::Sql { source, .. } => source
+                .downcast_ref::<tokio_postgres::Error>()?
+                .code()
+                .map(|c| c.code()),
             _ => None,
         }
     }
+
+    /// True when trying the same thing again later may succeed: the
+    /// destination could not be reached or dropped the connection, a lock
+    /// or a serialisation conflict stood in the way, the server is starting
+    /// or shutting down, or a store's request failed in transport. False
+    /// for configuration, permissions, conflicts between runs, and data
+    /// the destination refused.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SinkError::Store { source, .. } => store_error_is_transient(source),
+            SinkError::Sql { .. } => match self.sqlstate() {
+                // Connection exceptions, insufficient resources, operator
+                // intervention (shutdown, crash), system errors.
+                Some(code) => {
+                    ["08", "53", "57P", "58"]
+                        .iter()
+                        .any(|p| code.starts_with(p))
+                        || matches!(code, "40001" | "40P01" | "55P03")
+                }
+                // No SQLSTATE: the connection broke before the server
+                // answered.
+                None => self.sql_connection_closed(),
+            },
+            SinkError::Config(_)
+            | SinkError::Parquet { .. }
+            | SinkError::Conflict(_)
+            | SinkError::Other(_) => false,
+        }
+    }
+
+    fn sql_connection_closed(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            SinkError::Sql { source, .. } => source
+                .downcast_ref::<tokio_postgres::Error>()
+                .is_some_and(|e| {
+                    e.is_closed()
+                        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                }),
+            _ => false,
+        }
+    }
+}
+
+/// An object store error that says nothing about the request itself:
+/// transport failures after the store's own retries. Not found, already
+/// exists, precondition failures and refused credentials are not.
+fn store_error_is_transient(e: &object_store::Error) -> bool {
+    matches!(
+        e,
+        object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }
+    )
 }
 
 /// A destination. See the crate docs for the protocol.

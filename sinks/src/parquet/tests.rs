@@ -62,9 +62,15 @@ fn sink(dir: &TempDir) -> ParquetSink {
 }
 
 #[tokio::test]
-async fn conformance_commit() {
-    let dir = TempDir::new().unwrap();
-    conformance::check_commit_makes_rows_visible(&sink(&dir), &Reader(dir.path().into())).await;
+async fn conformance_all_checks() {
+    conformance::run_all(
+        || async {
+            let dir = TempDir::new().unwrap();
+            (sink(&dir), Reader(dir.path().into()), dir)
+        },
+        "\0",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -87,12 +93,6 @@ async fn conformance_bad_run_ids() {
         walk(dir.path()).iter().all(|p| !p.contains("run_id=")),
         "no run directory"
     );
-}
-
-#[tokio::test]
-async fn conformance_odd_values() {
-    let dir = TempDir::new().unwrap();
-    conformance::check_odd_values(&sink(&dir), &Reader(dir.path().into()), "\0").await;
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
@@ -234,16 +234,6 @@ async fn keep_runs_deletes_old_runs_and_leftovers() {
         "{files:?}"
     );
     assert!(files.iter().any(|f| f.contains("run_id=r2")));
-}
-
-#[tokio::test]
-async fn conformance_carry_forward() {
-    let dir = TempDir::new().unwrap();
-    conformance::check_carry_forward(&sink(&dir), &Reader(dir.path().into())).await;
-    let dir = TempDir::new().unwrap();
-    conformance::check_carry_max_age(&sink(&dir), &Reader(dir.path().into())).await;
-    let dir = TempDir::new().unwrap();
-    conformance::check_partial_scope_is_not_doubled(&sink(&dir), &Reader(dir.path().into())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

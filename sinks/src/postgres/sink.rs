@@ -465,7 +465,15 @@ impl Sink for PostgresSink {
             if layout == PgLayout::Snapshot {
                 p.target = partition_name(p.def.name, &run.run_id, i, nonce);
                 statements.push(pg_create_partition(p.def, schema, &p.target));
-            } else if p.action == Action::Recreate {
+            } else if p.action != Action::Recreate {
+                // History mode loads into the table itself, so a column the
+                // table lacks is added now, in the run's transaction: it
+                // commits with the run or not at all.
+                for col in &p.add {
+                    tracing::info!(table = p.def.name, column = col, "adding a new column");
+                    statements.push(add_column(p.def, schema, col));
+                }
+            } else {
                 // History with --migrate=force: the old table goes at once
                 // (its lock is held for the whole run; documented).
                 statements.push(format!(
@@ -610,13 +618,13 @@ impl PostgresTransaction {
                         .await?;
                 }
             }
-            for col in &p.add {
-                let c = p.def.columns.iter().find(|c| c.name == *col);
-                let ty = c.map(|c| c.ty.postgres_name()).unwrap_or("text");
+            // History mode added its new columns in `begin`: it loads into
+            // the table itself.
+            for col in p.add.iter().filter(|_| self.layout == PgLayout::Snapshot) {
                 tracing::info!(table = p.def.name, column = col, "adding a new column");
                 self.execute(
                     &format!("add column `{col}` to `{}`", p.def.name),
-                    &format!("ALTER TABLE {qt} ADD COLUMN {} {ty}", quote_ident(col)),
+                    &add_column(p.def, schema, col),
                 )
                 .await?;
             }
@@ -630,7 +638,7 @@ impl PostgresTransaction {
                         &[&qt],
                     )
                     .await
-                    .map_err(|e| self.err("find the current snapshot", &e))?
+                    .map_err(|e| self.err("find the current snapshot", e))?
                     .map(|r| r.get(0));
                 if let Some(old) = old {
                     let qo = qualified(schema, &old);
@@ -714,7 +722,7 @@ impl PostgresTransaction {
                     }
                     None => self.client.execute(&delete, &[]).await,
                 }
-                .map_err(|e| self.err("remove repeated edges", &e))?;
+                .map_err(|e| self.err("remove repeated edges", e))?;
                 tracing::warn!(
                     edges = removed,
                     "repeated edges were stored once and named in _issues"
@@ -771,14 +779,14 @@ impl PostgresTransaction {
         }
     }
 
-    fn err(&self, what: &str, e: &tokio_postgres::Error) -> SinkError {
+    fn err(&self, what: &str, e: tokio_postgres::Error) -> SinkError {
         SinkError::Sql {
             message: format!(
                 "PostgreSQL sink {}: failed to {what}: {}",
                 self.describe,
-                pg_message(e)
+                pg_message(&e)
             ),
-            sqlstate: e.code().map(|c| c.code().to_string()),
+            source: Box::new(e),
         }
     }
 
@@ -813,7 +821,7 @@ impl PostgresTransaction {
         self.client
             .execute(sql, &[])
             .await
-            .map_err(|e| self.err(what, &e))
+            .map_err(|e| self.err(what, e))
     }
 
     /// The condition that picks the previous snapshot's rows of a table
@@ -946,16 +954,16 @@ impl SinkTransaction for PostgresTransaction {
                     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
                         [&key.account_id, &key.region, &self.run_id, &oldest];
                     let n = self.client.execute(&sql, &params).await;
-                    let n = n.map_err(|e| self.err(&what, &e))?;
+                    let n = n.map_err(|e| self.err(&what, e))?;
                     let d = self.client.execute(&drop_sql, &params).await;
-                    (n, d.map_err(|e| self.err(&what, &e))?)
+                    (n, d.map_err(|e| self.err(&what, e))?)
                 } else {
                     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
                         [&key.account_id, &key.region, &oldest];
                     let n = self.client.execute(&sql, &params).await;
-                    let n = n.map_err(|e| self.err(&what, &e))?;
+                    let n = n.map_err(|e| self.err(&what, e))?;
                     let d = self.client.execute(&drop_sql, &params).await;
-                    (n, d.map_err(|e| self.err(&what, &e))?)
+                    (n, d.map_err(|e| self.err(&what, e))?)
                 };
                 counts[i].rows += n;
                 counts[i].dropped += dropped;
@@ -995,7 +1003,7 @@ impl SinkTransaction for PostgresTransaction {
         } else {
             self.client.execute(&sql, &[]).await
         };
-        result.map_err(|e| self.err("carry edges forward", &e))?;
+        result.map_err(|e| self.err("carry edges forward", e))?;
         Ok(counts)
     }
 
@@ -1043,7 +1051,7 @@ impl SinkTransaction for PostgresTransaction {
                         &[&self.run_id],
                     )
                     .await
-                    .map_err(|e| self.err("record the run", &e))?;
+                    .map_err(|e| self.err("record the run", e))?;
             }
             // The swap: short statements that take each table's lock for
             // the rest of the transaction. A reader holding a table makes
@@ -1088,7 +1096,7 @@ impl SinkTransaction for PostgresTransaction {
             self.client
                 .batch_execute("COMMIT")
                 .await
-                .map_err(|e| self.err("commit", &e))?;
+                .map_err(|e| self.err("commit", e))?;
             tracing::info!(ms = clock.elapsed().as_millis() as u64, "postgres: snapshot swapped in and committed");
             Ok::<_, SinkError>(())
         }
@@ -1134,6 +1142,20 @@ impl SinkTransaction for PostgresTransaction {
         self.client
             .batch_execute("ROLLBACK")
             .await
-            .map_err(|e| self.err("roll back", &e))
+            .map_err(|e| self.err("roll back", e))
     }
+}
+
+/// `ALTER TABLE … ADD COLUMN` for `col` of `def`, with its type.
+fn add_column(def: &TableDef, schema: &str, col: &str) -> String {
+    let ty = def
+        .columns
+        .iter()
+        .find(|c| c.name == col)
+        .map_or("text", |c| c.ty.postgres_name());
+    format!(
+        "ALTER TABLE {} ADD COLUMN {} {ty}",
+        qualified(schema, def.name),
+        quote_ident(col)
+    )
 }

@@ -117,13 +117,36 @@ async fn conformance_snapshot_mode() {
 }
 
 #[tokio::test]
-async fn conformance_carry_forward_snapshot_mode() {
-    let (_server, sink, reader) = setup(LoadMode::Snapshot);
-    conformance::check_carry_forward(&sink, &reader).await;
-    let (_server, sink, reader) = setup(LoadMode::Snapshot);
-    conformance::check_partial_scope_is_not_doubled(&sink, &reader).await;
-    let (_server, sink, reader) = setup(LoadMode::Snapshot);
-    conformance::check_carry_max_age(&sink, &reader).await;
+async fn conformance_all_checks_in_both_modes() {
+    let server = PgServer::start();
+    for (mode, prefix, suffix) in [
+        (LoadMode::Snapshot, "snap", ""),
+        (LoadMode::History, "hist", "_latest"),
+    ] {
+        // A fresh schema per check (history mode refuses a run id twice).
+        let mut n = 0;
+        conformance::run_all(
+            || {
+                n += 1;
+                let schema = format!("{prefix}{n}");
+                let url = server.url();
+                async move {
+                    let sink = sink_for(&url, &schema, mode);
+                    (
+                        sink,
+                        Reader {
+                            url,
+                            schema,
+                            suffix,
+                        },
+                        (),
+                    )
+                }
+            },
+            "\u{FFFD}",
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
