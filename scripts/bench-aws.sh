@@ -5,6 +5,14 @@
 # seconds, API requests and requests per resource. The emulator is the
 # bottleneck (it serves a few hundred objects per second), so this measures
 # API manners (calls per resource), not cloudtab's speed.
+#
+#   scripts/bench-aws.sh [--delay-ms MS] [N ...]
+#
+# --delay-ms MS makes every request wait MS milliseconds before the
+# emulator answers it (the waits of concurrent requests overlap): a
+# stand-in for a real API's 50-150 ms round trips, which is what a scope
+# with one detail call per resource spends its time on. CLOUDTAB_BIN picks
+# the binary instead of building one (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -12,9 +20,15 @@ cd "$(dirname "$0")/.."
 py="$CLOUDTAB_TEST_PYTHON"
 # The emulator is the bottleneck, so the build profile hardly matters here:
 # CLOUDTAB_BENCH_PROFILE=debug skips the long release build.
+delay_ms=0
+if [ "${1:-}" = --delay-ms ]; then delay_ms="$2"; shift 2; fi
 profile="${CLOUDTAB_BENCH_PROFILE:-release}"
-if [ "$profile" = release ]; then cargo build --release --bin cloudtab; else cargo build --bin cloudtab; fi
-bin="$CARGO_TARGET_DIR/$profile/cloudtab"
+if [ -n "${CLOUDTAB_BIN:-}" ]; then
+  bin="$CLOUDTAB_BIN"
+else
+  if [ "$profile" = release ]; then cargo build --release --bin cloudtab; else cargo build --bin cloudtab; fi
+  bin="$CARGO_TARGET_DIR/$profile/cloudtab"
+fi
 work=$(mktemp -d)
 trap 'kill $moto_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 sizes=("$@")
@@ -22,7 +36,7 @@ sizes=("$@")
 printf '%-6s %10s %8s %10s %14s\n' N resources seconds requests "requests/res"
 for n in "${sizes[@]}"; do
   port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$py" scripts/moto_single.py "$port" >/dev/null 2>&1 &
+  "$py" scripts/moto_single.py "$port" "$delay_ms" >/dev/null 2>&1 &
   moto_pid=$!
   until "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.2; done
   "$py" scripts/bench_aws_seed.py "http://127.0.0.1:$port" "$n"

@@ -187,6 +187,10 @@ fn type_text(v: &Value, defs: &Value) -> String {
     if let Some(c) = v.get("const") {
         return format!("`{}`", compact(c));
     }
+    if let Some(Value::Array(values)) = v.get("enum") {
+        let names: Vec<String> = values.iter().map(|x| format!("`{}`", compact(x))).collect();
+        return names.join(", ");
+    }
     let types: Vec<&str> = match v.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),

@@ -19,11 +19,14 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod demo;
+pub mod details;
 mod emitter;
 mod extractor;
 pub mod runner;
 mod scope;
+pub mod writer;
 
 pub use emitter::{Counters, Emitter, ItemChunk, PipelineClosed};
 pub use extractor::{ExtractError, Extractor};
 pub use scope::{Scope, ScopeError, ScopeReport, ScopeStats, ScopeStatus};
+pub use writer::{Origin, ScopeWriter};

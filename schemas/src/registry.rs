@@ -12,13 +12,17 @@ pub struct Registry {
     by_name: BTreeMap<&'static str, usize>,
 }
 
+/// The resource tables of every cloud, one function per cloud (its
+/// module under `schemas/src/<cloud>/`): GCP and Kubernetes add theirs here.
+const CLOUDS: &[fn() -> Vec<TableDef>] = &[crate::aws::tables];
+
 impl Registry {
     /// The built-in registry: system tables first, then resource tables in
     /// name order.
     pub fn builtin() -> &'static Registry {
         static REGISTRY: OnceLock<Registry> = OnceLock::new();
         REGISTRY.get_or_init(|| {
-            let mut resources = crate::aws::tables();
+            let mut resources: Vec<TableDef> = CLOUDS.iter().flat_map(|tables| tables()).collect();
             resources.sort_by_key(|t| t.name);
             let mut tables = crate::system::tables();
             tables.extend(resources);

@@ -256,34 +256,40 @@ impl Intercept for Count {
     }
 }
 
-/// The clients of one scope, sharing its counters.
-pub(crate) struct ScopeClients {
+/// What a scope's service needs to build its SDK client: the account's
+/// SDK configuration in the scope's region, the service's endpoint, and
+/// the scope's counters. Each service builds only its own client, when its
+/// scope runs ([`sdk_client!`]).
+pub(crate) struct ScopeCtx {
     counters: Arc<Counters>,
-    pub ec2: aws_sdk_ec2::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub rds: aws_sdk_rds::Client,
-    pub eks: aws_sdk_eks::Client,
     sdk: SdkConfig,
-    s3_endpoint: Option<String>,
+    endpoint: Option<String>,
 }
 
-macro_rules! client {
-    ($krate:ident, $sdk:expr, $endpoint:expr, $counters:expr) => {{
-        let mut b = $krate::config::Builder::from($sdk).interceptor(Count($counters.clone()));
-        if let Some(e) = $endpoint {
+/// The SDK client of crate `$krate` (`aws_sdk_sqs`) for a scope
+/// ([`ScopeCtx`]): its region and endpoint, its counters, the account's
+/// credentials, retry and timeouts.
+macro_rules! sdk_client {
+    ($ctx:expr, $krate:ident) => {{
+        let ctx: &$crate::aws::clients::ScopeCtx = $ctx;
+        let mut b = $krate::config::Builder::from(ctx.sdk()).interceptor(ctx.counter());
+        if let Some(e) = ctx.endpoint() {
             b = b.endpoint_url(e);
         }
         $krate::Client::from_conf(b.build())
     }};
 }
+pub(crate) use sdk_client;
 
-impl ScopeClients {
-    /// Clients for `region` (`global`: the account's home region).
-    pub(crate) fn new(account: &AccountCtx, config: &AwsConfig, region: &str) -> Self {
+impl ScopeCtx {
+    /// The context of `service` in `region` (`global`: the account's home
+    /// region).
+    pub(crate) fn new(
+        account: &AccountCtx,
+        config: &AwsConfig,
+        region: &str,
+        service: &str,
+    ) -> Self {
         let sdk = if region == super::GLOBAL {
             account.sdk.clone()
         } else {
@@ -294,44 +300,26 @@ impl ScopeClients {
                 .region(Region::new(region.to_string()))
                 .build()
         };
-        let counters = Arc::new(Counters::default());
-        ScopeClients {
-            ec2: client!(aws_sdk_ec2, &sdk, config.endpoint("ec2"), counters),
-            sqs: client!(aws_sdk_sqs, &sdk, config.endpoint("sqs"), counters),
-            iam: client!(aws_sdk_iam, &sdk, config.endpoint("iam"), counters),
-            lambda: client!(aws_sdk_lambda, &sdk, config.endpoint("lambda"), counters),
-            dynamodb: client!(
-                aws_sdk_dynamodb,
-                &sdk,
-                config.endpoint("dynamodb"),
-                counters
-            ),
-            elbv2: client!(
-                aws_sdk_elasticloadbalancingv2,
-                &sdk,
-                config.endpoint("elbv2"),
-                counters
-            ),
-            rds: client!(aws_sdk_rds, &sdk, config.endpoint("rds"), counters),
-            eks: client!(aws_sdk_eks, &sdk, config.endpoint("eks"), counters),
-            s3_endpoint: config.endpoint("s3").map(str::to_string),
+        ScopeCtx {
+            counters: Arc::default(),
             sdk,
-            counters,
+            endpoint: config.endpoint(service).map(str::to_string),
         }
     }
 
-    /// An S3 client for `region` (buckets answer in their own region).
-    pub(crate) fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
-        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk)
-            .interceptor(Count(self.counters.clone()))
-            .force_path_style(self.s3_endpoint.is_some());
-        if let Some(r) = region {
-            b = b.region(Region::new(r.to_string()));
-        }
-        if let Some(e) = &self.s3_endpoint {
-            b = b.endpoint_url(e);
-        }
-        aws_sdk_s3::Client::from_conf(b.build())
+    /// The account's SDK configuration in the scope's region.
+    pub(crate) fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The endpoint configured for the scope's service, if any.
+    pub(crate) fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The interceptor that counts the scope's requests.
+    pub(crate) fn counter(&self) -> impl Intercept + 'static {
+        Count(self.counters.clone())
     }
 
     /// Requests, retries and throttles so far.

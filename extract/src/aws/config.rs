@@ -23,13 +23,13 @@ pub struct AwsConfig {
     /// Endpoint for every service (an emulator, a private endpoint).
     #[serde(default)]
     pub endpoint_url: Option<String>,
-    /// Endpoint per service (`ec2`, `s3`, `sqs`, `iam`, `lambda`,
-    /// `dynamodb`, `elbv2`, `rds`, `eks`, `sts`), overriding `endpoint_url`.
+    /// Endpoint per service (a name `services` accepts, or `sts`),
+    /// overriding `endpoint_url`.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
-    /// Services to read (default: all that cloudtab knows: `ec2`, `s3`,
-    /// `sqs`, `iam`, `lambda`, `dynamodb`, `elbv2`, `rds`, `eks`).
+    /// Services to read; default: every service cloudtab knows.
     #[serde(default)]
+    #[schemars(schema_with = "services_schema")]
     pub services: Option<Vec<String>>,
     /// Attempts per request, first one included, with the SDK's adaptive
     /// retry (exponential backoff plus client-side rate limiting on
@@ -46,6 +46,22 @@ pub struct AwsConfig {
     /// rows are carried forward, exit 3) and the others go on. Default 1800.
     #[serde(default = "default_scope_timeout")]
     pub scope_timeout_secs: u64,
+    /// Calls about single resources that one scope keeps in flight at once
+    /// (S3 bucket attributes, SQS queue attributes and tags, DynamoDB
+    /// `DescribeTable`, Lambda tags, ELBv2 target health, EKS clusters and
+    /// node groups, RDS subnet group tags, IAM access keys); rows keep the
+    /// order of the list calls. Throttling slows
+    /// them down through the SDK's adaptive retry. 1 to 256, default 16.
+    #[serde(default = "default_detail_concurrency")]
+    pub detail_concurrency: usize,
+}
+
+/// `services:` as the docs show it: a list of the known services' names.
+fn services_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["array", "null"],
+        "items": {"enum": super::services::names()}
+    })
 }
 
 fn default_attempts() -> u32 {
@@ -56,6 +72,9 @@ fn default_request_timeout() -> u64 {
 }
 fn default_scope_timeout() -> u64 {
     1800
+}
+fn default_detail_concurrency() -> usize {
+    16
 }
 
 /// The values a config file gets when it names only `type: aws` (a source
@@ -72,6 +91,7 @@ impl Default for AwsConfig {
             max_attempts: default_attempts(),
             request_timeout_secs: default_request_timeout(),
             scope_timeout_secs: default_scope_timeout(),
+            detail_concurrency: default_detail_concurrency(),
         }
     }
 }
@@ -146,11 +166,6 @@ impl<'de> Deserialize<'de> for Regions {
     }
 }
 
-/// Services the extractor knows, in scope order.
-pub const SERVICES: &[&str] = &[
-    "iam", "s3", "ec2", "sqs", "lambda", "dynamodb", "elbv2", "rds", "eks",
-];
-
 impl AwsConfig {
     /// Checks values without I/O; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
@@ -172,21 +187,28 @@ impl AwsConfig {
                 self.scope_timeout_secs
             ));
         }
+        if self.detail_concurrency == 0 || self.detail_concurrency > 256 {
+            return Err(format!(
+                "detail_concurrency: must be between 1 and 256, got {}",
+                self.detail_concurrency
+            ));
+        }
+        let known = super::services::names();
         if let Some(s) = &self.services {
             for name in s {
-                if !SERVICES.contains(&name.as_str()) {
+                if !known.contains(&name.as_str()) {
                     return Err(format!(
                         "services: unknown service `{name}`; known: {}",
-                        SERVICES.join(", ")
+                        known.join(", ")
                     ));
                 }
             }
         }
         for k in self.endpoints.keys() {
-            if !SERVICES.contains(&k.as_str()) && k != "sts" {
+            if !known.contains(&k.as_str()) && k != "sts" {
                 return Err(format!(
                     "endpoints.{k}: unknown service; known: sts, {}",
-                    SERVICES.join(", ")
+                    known.join(", ")
                 ));
             }
         }

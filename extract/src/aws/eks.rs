@@ -9,45 +9,51 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, error_code, ScopeClients};
+use aws_sdk_eks::types::{Cluster, Nodegroup};
+use futures::StreamExt;
+
+use super::clients::{api_failure, error_code};
 use super::convert::{gib_bytes, int, map_tags, role_name, text, time};
 use super::{Failure, Writer, GLOBAL};
+use crate::details::in_order;
 
 /// Most names a page of `ListClusters` / `ListNodegroups` may hold.
 const PAGE: i32 = 100;
 
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
+pub(crate) async fn extract(c: &aws_sdk_eks::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
     let mut names = Vec::new();
     pages!(
         "eks:ListClusters",
-        c.eks
-            .list_clusters()
-            .max_results(PAGE)
-            .into_paginator()
-            .send(),
+        c.list_clusters().max_results(PAGE).into_paginator().send(),
         |page| {
             names.extend(page.clusters().iter().cloned());
         }
     );
-    for name in &names {
-        cluster(c, w, name).await?;
+    let mut clusters = in_order(&names, w.concurrency, |name| async move {
+        match c.describe_cluster().name(name).send().await {
+            Ok(o) => Ok(o.cluster.map(|k| (name, k))),
+            // Deleted since it was listed.
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(api_failure("eks:DescribeCluster", &e)),
+        }
+    });
+    while let Some(answer) = clusters.next().await {
+        let Some((name, k)) = answer? else { continue };
+        cluster(c, w, name, &k).await?;
     }
     Ok(())
 }
 
-async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+/// Writes a cluster, then reads and writes its node groups.
+async fn cluster(
+    c: &aws_sdk_eks::Client,
+    w: &mut Writer<'_>,
+    name: &str,
+    k: &Cluster,
+) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let global: Arc<str> = Arc::from(GLOBAL);
     let rr = w.region_ref(&region);
-    let answer = match c.eks.describe_cluster().name(name).send().await {
-        Ok(o) => o,
-        // Deleted since it was listed.
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(()),
-        Err(e) => return Err(api_failure("eks:DescribeCluster", &e)),
-    };
-    let Some(k) = answer.cluster() else {
-        return Ok(());
-    };
     let vpc = k.resources_vpc_config();
     let mut row = w.new_resource("aws_eks_cluster", None, name);
     row.name = Some(name.to_string());
@@ -141,8 +147,7 @@ async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(),
     let mut groups = Vec::new();
     pages!(
         "eks:ListNodegroups",
-        c.eks
-            .list_nodegroups()
+        c.list_nodegroups()
             .cluster_name(name)
             .max_results(PAGE)
             .into_paginator()
@@ -151,35 +156,34 @@ async fn cluster(c: &ScopeClients, w: &mut Writer<'_>, name: &str) -> Result<(),
             groups.extend(page.nodegroups().iter().cloned());
         }
     );
-    for g in &groups {
-        nodegroup(c, w, name, g).await?;
+    let mut described = in_order(&groups, w.concurrency, |g| async move {
+        match c
+            .describe_nodegroup()
+            .cluster_name(name)
+            .nodegroup_name(g)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.nodegroup.map(|n| (g, n))),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(api_failure("eks:DescribeNodegroup", &e)),
+        }
+    });
+    while let Some(answer) = described.next().await {
+        let Some((g, n)) = answer? else { continue };
+        nodegroup(w, name, g, &n).await?;
     }
     Ok(())
 }
 
 async fn nodegroup(
-    c: &ScopeClients,
     w: &mut Writer<'_>,
     cluster: &str,
     name: &str,
+    n: &Nodegroup,
 ) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+    let region: Arc<str> = w.region().clone();
     let global: Arc<str> = Arc::from(GLOBAL);
-    let answer = match c
-        .eks
-        .describe_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(()),
-        Err(e) => return Err(api_failure("eks:DescribeNodegroup", &e)),
-    };
-    let Some(n) = answer.nodegroup() else {
-        return Ok(());
-    };
     let mut row = w.new_resource("aws_eks_nodegroup", None, format!("{cluster}/{name}"));
     row.name = Some(name.to_string());
     row.arn = n.nodegroup_arn().map(str::to_string);

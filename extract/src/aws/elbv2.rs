@@ -6,19 +6,24 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, Tags, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, ScopeClients};
+use futures::StreamExt;
+
+use super::clients::api_failure;
 use super::convert::{int, text, time};
 use super::{Failure, Writer};
+use crate::details::in_order;
 
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+pub(crate) async fn extract(
+    c: &aws_sdk_elasticloadbalancingv2::Client,
+    w: &mut Writer<'_>,
+) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
     let r = |w: &Writer<'_>, table, id: &str| w.reference(table, &region, id);
     let mut all = Vec::new();
     pages!(
         "elasticloadbalancing:DescribeLoadBalancers",
-        c.elbv2
-            .describe_load_balancers()
+        c.describe_load_balancers()
             .page_size(400)
             .into_paginator()
             .send(),
@@ -80,8 +85,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         let lr = r(w, "aws_elbv2_load_balancer", lb);
         pages!(
             "elasticloadbalancing:DescribeListeners",
-            c.elbv2
-                .describe_listeners()
+            c.describe_listeners()
                 .load_balancer_arn(lb)
                 .page_size(400)
                 .into_paginator()
@@ -130,24 +134,28 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
     }
     pages!(
         "elasticloadbalancing:DescribeTargetGroups",
-        c.elbv2
-            .describe_target_groups()
+        c.describe_target_groups()
             .page_size(400)
             .into_paginator()
             .send(),
         |page| {
-            for g in page.target_groups() {
+            // Registered targets: one call per group (no batch API).
+            let mut groups = in_order(page.target_groups(), w.concurrency, |g| async move {
                 let Some(arn) = g.target_group_arn() else {
-                    continue;
+                    return Ok(None);
                 };
-                // Registered targets: one call per group (no batch API).
                 let health = c
-                    .elbv2
                     .describe_target_health()
                     .target_group_arn(arn)
                     .send()
                     .await
                     .map_err(|e| api_failure("elasticloadbalancing:DescribeTargetHealth", &e))?;
+                Ok::<_, Failure>(Some((g, arn, health)))
+            });
+            while let Some(answer) = groups.next().await {
+                let Some((g, arn, health)) = answer? else {
+                    continue;
+                };
                 let targets: Vec<_> = health
                     .target_health_descriptions()
                     .iter()
@@ -205,13 +213,12 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
 
 /// Tags of `arns`, 20 per `DescribeTags` call (the API's most).
 async fn tags_of(
-    c: &ScopeClients,
+    c: &aws_sdk_elasticloadbalancingv2::Client,
     arns: &[String],
 ) -> Result<std::collections::HashMap<String, Tags>, Failure> {
     let mut out = std::collections::HashMap::new();
     for chunk in arns.chunks(20) {
         let o = c
-            .elbv2
             .describe_tags()
             .set_resource_arns(Some(chunk.to_vec()))
             .send()

@@ -6,13 +6,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_iam::types::EntityType;
+use aws_sdk_iam::types::{AccessKeyLastUsed, AccessKeyMetadata, EntityType};
 use cloudtab_schema::{EdgeType, Tags, Value};
+use futures::StreamExt;
 use serde_json::json;
 
-use super::clients::{api_failure, ScopeClients};
+use super::clients::api_failure;
 use super::convert::{json_text, tags, text, time};
 use super::{Failure, Writer, GLOBAL};
+use crate::details::in_order;
 
 #[derive(Default)]
 struct Details {
@@ -34,7 +36,7 @@ fn own_policy<'a>(arn: &'a str, account: &str) -> Option<&'a str> {
     (acct == account).then(|| rest.rsplit('/').next().unwrap_or(rest))
 }
 
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
+pub(crate) async fn extract(c: &aws_sdk_iam::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
     let global: Arc<str> = Arc::from(GLOBAL);
     let account = w.account_ref();
 
@@ -42,7 +44,6 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
     let mut users: HashMap<String, Details> = HashMap::new();
     let mut roles: HashMap<String, Details> = HashMap::new();
     let mut pages = c
-        .iam
         .get_account_authorization_details()
         .filter(EntityType::User)
         .filter(EntityType::Role)
@@ -135,10 +136,17 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         }
     }
 
-    let mut pages = c.iam.list_users().max_items(1000).into_paginator().send();
+    let mut pages = c.list_users().max_items(1000).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("iam:ListUsers", &e))?;
+        // Access keys: one `ListAccessKeys` per user, one
+        // `GetAccessKeyLastUsed` per key (no batch form), in flight
+        // together, answered in the users' order.
+        let mut keys = in_order(page.users(), w.concurrency, |u| {
+            access_keys(c, u.user_name())
+        });
         for u in page.users() {
+            let user_keys = keys.next().await.unwrap_or_else(|| Ok(Vec::new()))?;
             let name = u.user_name();
             let d = users.remove(name).unwrap_or_default();
             let mut row = w.new_resource("aws_iam_user", Some(&global), name);
@@ -176,11 +184,13 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                     w.edge(&ur, &pr, EdgeType::Default).await?;
                 }
             }
-            access_keys(c, w, name, &ur).await?;
+            for (k, last) in user_keys {
+                access_key(w, name, &ur, &k, last.as_ref()).await?;
+            }
         }
     }
 
-    let mut pages = c.iam.list_roles().max_items(1000).into_paginator().send();
+    let mut pages = c.list_roles().max_items(1000).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("iam:ListRoles", &e))?;
         for r in page.roles() {
@@ -234,7 +244,6 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
     }
 
     let mut pages = c
-        .iam
         .list_instance_profiles()
         .max_items(1000)
         .into_paginator()
@@ -277,14 +286,11 @@ fn attached(p: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
 /// A user's access keys: metadata and last use, never a secret (the list
 /// call does not return one).
 async fn access_keys(
-    c: &ScopeClients,
-    w: &mut Writer<'_>,
+    c: &aws_sdk_iam::Client,
     user: &str,
-    ur: &cloudtab_schema::ResourceRef,
-) -> Result<(), Failure> {
-    let global: Arc<str> = Arc::from(GLOBAL);
+) -> Result<Vec<(AccessKeyMetadata, Option<AccessKeyLastUsed>)>, Failure> {
+    let mut out = Vec::new();
     let mut pages = c
-        .iam
         .list_access_keys()
         .user_name(user)
         .max_items(1000)
@@ -292,30 +298,44 @@ async fn access_keys(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("iam:ListAccessKeys", &e))?;
-        for k in page.access_key_metadata() {
+        for k in page.access_key_metadata {
             let Some(id) = k.access_key_id() else {
                 continue;
             };
             let used = c
-                .iam
                 .get_access_key_last_used()
                 .access_key_id(id)
                 .send()
                 .await
                 .map_err(|e| api_failure("iam:GetAccessKeyLastUsed", &e))?;
-            let last = used.access_key_last_used();
-            let mut row = w.new_resource("aws_iam_access_key", Some(&global), id);
-            row.ctime = time(k.create_date());
-            row.atime = time(last.and_then(|l| l.last_used_date()));
-            row.values = vec![
-                ("user_name", Value::Text(user.to_string())),
-                ("status", text(k.status().map(|s| s.as_str()))),
-                ("last_used_service", text(last.map(|l| l.service_name()))),
-                ("last_used_region", text(last.map(|l| l.region()))),
-            ];
-            let kr = w.put(row).await?;
-            w.contains(ur, &kr).await?;
+            out.push((k, used.access_key_last_used));
         }
     }
+    Ok(out)
+}
+
+/// Writes an access key of `user` (whose reference is `ur`).
+async fn access_key(
+    w: &mut Writer<'_>,
+    user: &str,
+    ur: &cloudtab_schema::ResourceRef,
+    k: &AccessKeyMetadata,
+    last: Option<&AccessKeyLastUsed>,
+) -> Result<(), Failure> {
+    let global: Arc<str> = Arc::from(GLOBAL);
+    let Some(id) = k.access_key_id() else {
+        return Ok(());
+    };
+    let mut row = w.new_resource("aws_iam_access_key", Some(&global), id);
+    row.ctime = time(k.create_date());
+    row.atime = time(last.and_then(|l| l.last_used_date()));
+    row.values = vec![
+        ("user_name", Value::Text(user.to_string())),
+        ("status", text(k.status().map(|s| s.as_str()))),
+        ("last_used_service", text(last.map(|l| l.service_name()))),
+        ("last_used_region", text(last.map(|l| l.region()))),
+    ];
+    let kr = w.put(row).await?;
+    w.contains(ur, &kr).await?;
     Ok(())
 }

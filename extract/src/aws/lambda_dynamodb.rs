@@ -5,36 +5,41 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, Tags, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, error_code, ScopeClients};
+use aws_sdk_dynamodb::types::TableDescription;
+use futures::StreamExt;
+
+use super::clients::{api_failure, error_code};
 use super::convert::{boolean, map_tags, mib_bytes, role_name, text, time};
 use super::{Failure, Writer, GLOBAL};
+use crate::details::in_order;
 
 /// Functions (`ListFunctions`, 50 a page, the API's most) with their tags
 /// (`ListTags`, one call each: the list does not carry them) and
 /// function → execution role edges.
-pub(crate) async fn lambda(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+pub(crate) async fn lambda(c: &aws_sdk_lambda::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
     let global: Arc<str> = Arc::from(GLOBAL);
-    let mut pages = c
-        .lambda
-        .list_functions()
-        .max_items(50)
-        .into_paginator()
-        .send();
+    let mut pages = c.list_functions().max_items(50).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("lambda:ListFunctions", &e))?;
-        for f in page.functions() {
-            let Some(name) = f.function_name() else {
-                continue;
-            };
+        let mut functions = in_order(page.functions(), w.concurrency, |f| async move {
             let tags = match f.function_arn() {
-                Some(arn) => match c.lambda.list_tags().resource(arn).send().await {
+                Some(arn) => match c.list_tags().resource(arn).send().await {
                     Ok(o) => map_tags(o.tags()),
-                    Err(e) if error_code(&e) == Some("ResourceNotFoundException") => continue,
+                    Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
+                        return Ok(None)
+                    }
                     Err(e) => return Err(api_failure("lambda:ListTags", &e)),
                 },
                 None => Tags::default(),
+            };
+            Ok::<_, Failure>(Some((f, tags)))
+        });
+        while let Some(answer) = functions.next().await {
+            let Some((f, tags)) = answer? else { continue };
+            let Some(name) = f.function_name() else {
+                continue;
             };
             let mut row = w.new_resource("aws_lambda_function", None, name);
             row.name = Some(name.to_string());
@@ -77,33 +82,20 @@ pub(crate) async fn lambda(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), F
 
 /// Tables (`ListTables`, then `DescribeTable` and `ListTagsOfResource`
 /// per table: DynamoDB has no batch describe).
-pub(crate) async fn dynamodb(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+pub(crate) async fn dynamodb(
+    c: &aws_sdk_dynamodb::Client,
+    w: &mut Writer<'_>,
+) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
-    let mut pages = c.dynamodb.list_tables().limit(100).into_paginator().send();
+    let mut pages = c.list_tables().limit(100).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("dynamodb:ListTables", &e))?;
-        for name in page.table_names() {
-            let d = match c.dynamodb.describe_table().table_name(name).send().await {
-                Ok(o) => o,
-                Err(e) if error_code(&e) == Some("ResourceNotFoundException") => continue,
-                Err(e) => return Err(api_failure("dynamodb:DescribeTable", &e)),
+        let mut tables = in_order(page.table_names(), w.concurrency, |name| table(c, name));
+        while let Some(answer) = tables.next().await {
+            let Some((name, t, tags)) = answer? else {
+                continue;
             };
-            let Some(t) = d.table() else { continue };
-            let mut tags = Tags::default();
-            if let Some(arn) = t.table_arn() {
-                match c
-                    .dynamodb
-                    .list_tags_of_resource()
-                    .resource_arn(arn)
-                    .send()
-                    .await
-                {
-                    Ok(o) => tags = o.tags().iter().map(|t| (t.key(), t.value())).collect(),
-                    Err(e) if error_code(&e) == Some("ResourceNotFoundException") => continue,
-                    Err(e) => return Err(api_failure("dynamodb:ListTagsOfResource", &e)),
-                }
-            }
             let mut row = w.new_resource("aws_dynamodb_table", None, name);
             row.name = Some(name.to_string());
             row.arn = t.table_arn().map(str::to_string);
@@ -154,4 +146,27 @@ pub(crate) async fn dynamodb(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// A table's description and tags; `None` when it was deleted since it was
+/// listed.
+async fn table<'a>(
+    c: &aws_sdk_dynamodb::Client,
+    name: &'a str,
+) -> Result<Option<(&'a str, TableDescription, Tags)>, Failure> {
+    let d = match c.describe_table().table_name(name).send().await {
+        Ok(o) => o,
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(api_failure("dynamodb:DescribeTable", &e)),
+    };
+    let Some(t) = d.table else { return Ok(None) };
+    let mut tags = Tags::default();
+    if let Some(arn) = t.table_arn() {
+        match c.list_tags_of_resource().resource_arn(arn).send().await {
+            Ok(o) => tags = o.tags().iter().map(|t| (t.key(), t.value())).collect(),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(api_failure("dynamodb:ListTagsOfResource", &e)),
+        }
+    }
+    Ok(Some((name, t, tags)))
 }

@@ -14,9 +14,12 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, ResourceRef, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, error_code, ScopeClients};
+use futures::StreamExt;
+
+use super::clients::{api_failure, error_code};
 use super::convert::{boolean, gib_bytes, int, role_name, tags, text, time};
 use super::{Failure, Writer, GLOBAL};
+use crate::details::in_order;
 
 /// Most records a page of the RDS describe calls may hold.
 const PAGE: i32 = 100;
@@ -36,7 +39,7 @@ fn security_groups(
     (Value::json(json!(json)), ids)
 }
 
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
+pub(crate) async fn extract(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
     subnet_groups(c, w).await?;
     clusters(c, w).await?;
     instances(c, w).await?;
@@ -44,40 +47,42 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
     cluster_snapshots(c, w).await
 }
 
-async fn subnet_groups(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+async fn subnet_groups(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
     pages!(
         "rds:DescribeDBSubnetGroups",
-        c.rds
-            .describe_db_subnet_groups()
+        c.describe_db_subnet_groups()
             .max_records(PAGE)
             .into_paginator()
             .send(),
         |page| {
-            for g in page.db_subnet_groups() {
+            // Tags: one call per group (the describe answer has none).
+            let mut groups = in_order(page.db_subnet_groups(), w.concurrency, |g| async move {
+                let Some(arn) = g.db_subnet_group_arn() else {
+                    return Ok(Some((g, Default::default())));
+                };
+                match c.list_tags_for_resource().resource_name(arn).send().await {
+                    Ok(o) => Ok(Some((
+                        g,
+                        tags(o.tag_list().iter().map(|t| (t.key(), t.value()))).0,
+                    ))),
+                    // Deleted between the two calls.
+                    Err(e) if error_code(&e) == Some("DBSubnetGroupNotFoundFault") => Ok(None),
+                    Err(e) => Err(api_failure("rds:ListTagsForResource", &e)),
+                }
+            });
+            while let Some(answer) = groups.next().await {
+                let Some((g, group_tags)) = answer? else {
+                    continue;
+                };
                 let Some(name) = g.db_subnet_group_name() else {
                     continue;
                 };
                 let mut row = w.new_resource("aws_rds_subnet_group", None, name);
                 row.name = Some(name.to_string());
                 row.arn = g.db_subnet_group_arn().map(str::to_string);
-                if let Some(arn) = g.db_subnet_group_arn() {
-                    match c
-                        .rds
-                        .list_tags_for_resource()
-                        .resource_name(arn)
-                        .send()
-                        .await
-                    {
-                        Ok(o) => {
-                            row.tags = tags(o.tag_list().iter().map(|t| (t.key(), t.value()))).0
-                        }
-                        // Deleted between the two calls.
-                        Err(e) if error_code(&e) == Some("DBSubnetGroupNotFoundFault") => continue,
-                        Err(e) => return Err(api_failure("rds:ListTagsForResource", &e)),
-                    }
-                }
+                row.tags = group_tags;
                 let subnets: Vec<_> = g
                     .subnets()
                     .iter()
@@ -120,7 +125,7 @@ async fn placement_edges(
     security_groups: &[String],
     role_arns: impl Iterator<Item = &str>,
 ) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+    let region: Arc<str> = w.region().clone();
     let global: Arc<str> = Arc::from(GLOBAL);
     let rr = w.region_ref(&region);
     w.edge(&rr, me, EdgeType::Default).await?;
@@ -139,11 +144,10 @@ async fn placement_edges(
     Ok(())
 }
 
-async fn clusters(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
+async fn clusters(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
     pages!(
         "rds:DescribeDBClusters",
-        c.rds
-            .describe_db_clusters()
+        c.describe_db_clusters()
             .max_records(PAGE)
             .into_paginator()
             .send(),
@@ -217,12 +221,11 @@ async fn clusters(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn instances(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+async fn instances(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     pages!(
         "rds:DescribeDBInstances",
-        c.rds
-            .describe_db_instances()
+        c.describe_db_instances()
             .max_records(PAGE)
             .into_paginator()
             .send(),
@@ -315,13 +318,12 @@ async fn instances(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> 
     Ok(())
 }
 
-async fn snapshots(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+async fn snapshots(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
     pages!(
         "rds:DescribeDBSnapshots",
-        c.rds
-            .describe_db_snapshots()
+        c.describe_db_snapshots()
             .max_records(PAGE)
             .into_paginator()
             .send(),
@@ -360,13 +362,12 @@ async fn snapshots(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> 
     Ok(())
 }
 
-async fn cluster_snapshots(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+async fn cluster_snapshots(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
     pages!(
         "rds:DescribeDBClusterSnapshots",
-        c.rds
-            .describe_db_cluster_snapshots()
+        c.describe_db_cluster_snapshots()
             .max_records(PAGE)
             .into_paginator()
             .send(),

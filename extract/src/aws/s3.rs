@@ -6,12 +6,17 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, error_code, ScopeClients};
+use aws_types::region::Region;
+
+use futures::StreamExt;
+
+use super::clients::{api_failure, error_code, ScopeCtx};
 use super::convert::{tags, time};
 use super::{Failure, Writer};
+use crate::details::in_order;
 
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let global = c.s3(None);
+pub(crate) async fn extract(c: &ScopeCtx, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let global = client(c, None);
     let mut pages = global
         .list_buckets()
         .max_buckets(1000)
@@ -19,108 +24,24 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("s3:ListBuckets", &e))?;
-        for b in page.buckets() {
-            let Some(name) = b.name() else { continue };
-            let region = match b.bucket_region() {
-                Some(r) if !r.is_empty() => r.to_string(),
-                _ => match global.get_bucket_location().bucket(name).send().await {
-                    Ok(o) => match o.location_constraint().map(|l| l.as_str()) {
-                        None | Some("") => "us-east-1".to_string(),
-                        Some("EU") => "eu-west-1".to_string(),
-                        Some(r) => r.to_string(),
-                    },
-                    Err(e) if gone(error_code(&e)) => continue,
-                    Err(e) => return Err(api_failure("s3:GetBucketLocation", &e)),
-                },
-            };
-            let s3 = c.s3(Some(&region));
-            let tag_pairs: Vec<(String, String)> = match attr(
-                "s3:GetBucketTagging",
-                name,
-                s3.get_bucket_tagging().bucket(name).send().await,
-                &["NoSuchTagSet"],
-            )? {
-                Attr::Value(o) => o
-                    .tag_set()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-                Attr::Absent => Vec::new(),
-                Attr::Gone => continue,
-            };
-            let versioning = match attr(
-                "s3:GetBucketVersioning",
-                name,
-                s3.get_bucket_versioning().bucket(name).send().await,
-                &[],
-            )? {
-                Attr::Value(o) => (
-                    o.status().map(|s| s.as_str().to_string()),
-                    o.mfa_delete().map(|s| s.as_str().to_string()),
-                ),
-                Attr::Absent => (None, None),
-                Attr::Gone => continue,
-            };
-            let encryption = match attr(
-                "s3:GetEncryptionConfiguration",
-                name,
-                s3.get_bucket_encryption().bucket(name).send().await,
-                &["ServerSideEncryptionConfigurationNotFoundError"],
-            )? {
-                Attr::Value(o) => {
-                    o.server_side_encryption_configuration()
-                        .map_or(Value::Null, |c| {
-                            Value::json(json!(c
-                                .rules()
-                                .iter()
-                                .map(|r| {
-                                    let d = r.apply_server_side_encryption_by_default();
-                                    json!({
-                                        "SSEAlgorithm": d.map(|d| d.sse_algorithm().as_str()),
-                                        "KMSMasterKeyID": d.and_then(|d| d.kms_master_key_id()),
-                                        "BucketKeyEnabled": r.bucket_key_enabled(),
-                                    })
-                                })
-                                .collect::<Vec<_>>()))
-                        })
-                }
-                Attr::Absent => Value::Null,
-                Attr::Gone => continue,
-            };
-            let public_access = match attr(
-                "s3:GetBucketPublicAccessBlock",
-                name,
-                s3.get_public_access_block().bucket(name).send().await,
-                &["NoSuchPublicAccessBlockConfiguration"],
-            )? {
-                Attr::Value(o) => o
-                    .public_access_block_configuration()
-                    .map_or(Value::Null, |p| {
-                        Value::json(json!({
-                            "BlockPublicAcls": p.block_public_acls(),
-                            "IgnorePublicAcls": p.ignore_public_acls(),
-                            "BlockPublicPolicy": p.block_public_policy(),
-                            "RestrictPublicBuckets": p.restrict_public_buckets(),
-                        }))
-                    }),
-                Attr::Absent => Value::Null,
-                Attr::Gone => continue,
-            };
-            let region: Arc<str> = Arc::from(region.as_str());
-            let mut row = w.new_resource("aws_s3_bucket", Some(&region), name);
-            row.name = Some(name.to_string());
-            row.arn = Some(format!("arn:{}:s3:::{name}", w.account.partition));
-            row.ctime = time(b.creation_date());
+        let mut buckets = in_order(page.buckets(), w.concurrency, |b| bucket(c, &global, b));
+        while let Some(answer) = buckets.next().await {
+            let Some(d) = answer? else { continue };
+            let region: Arc<str> = Arc::from(d.region.as_str());
+            let mut row = w.new_resource("aws_s3_bucket", Some(&region), d.name);
+            row.name = Some(d.name.to_string());
+            row.arn = Some(format!("arn:{}:s3:::{}", w.account.partition, d.name));
+            row.ctime = time(d.created);
             (row.tags, _) = tags(
-                tag_pairs
+                d.tags
                     .iter()
                     .map(|(k, v): &(String, String)| (Some(k.as_str()), Some(v.as_str()))),
             );
             row.values = vec![
-                ("versioning_status", Value::text_opt(versioning.0)),
-                ("mfa_delete", Value::text_opt(versioning.1)),
-                ("encryption", encryption),
-                ("public_access_block", public_access),
+                ("versioning_status", Value::text_opt(d.versioning.0)),
+                ("mfa_delete", Value::text_opt(d.versioning.1)),
+                ("encryption", d.encryption),
+                ("public_access_block", d.public_access),
             ];
             let br = w.put(row).await?;
             let rr = w.region_ref(&region);
@@ -128,6 +49,123 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// What a bucket's own calls say about it.
+struct Bucket<'a> {
+    name: &'a str,
+    created: Option<&'a aws_smithy_types::DateTime>,
+    region: String,
+    tags: Vec<(String, String)>,
+    versioning: (Option<String>, Option<String>),
+    encryption: Value,
+    public_access: Value,
+}
+
+/// A bucket's region (when the list did not say), tags, versioning,
+/// encryption and public access block, asked in its own region; `None`
+/// when it has no name or was deleted since it was listed.
+async fn bucket<'a>(
+    c: &ScopeCtx,
+    global: &aws_sdk_s3::Client,
+    b: &'a aws_sdk_s3::types::Bucket,
+) -> Result<Option<Bucket<'a>>, Failure> {
+    let Some(name) = b.name() else {
+        return Ok(None);
+    };
+    let region = match b.bucket_region() {
+        Some(r) if !r.is_empty() => r.to_string(),
+        _ => match global.get_bucket_location().bucket(name).send().await {
+            Ok(o) => match o.location_constraint().map(|l| l.as_str()) {
+                None | Some("") => "us-east-1".to_string(),
+                Some("EU") => "eu-west-1".to_string(),
+                Some(r) => r.to_string(),
+            },
+            Err(e) if gone(error_code(&e)) => return Ok(None),
+            Err(e) => return Err(api_failure("s3:GetBucketLocation", &e)),
+        },
+    };
+    let s3 = client(c, Some(&region));
+    let tag_pairs: Vec<(String, String)> = match attr(
+        "s3:GetBucketTagging",
+        name,
+        s3.get_bucket_tagging().bucket(name).send().await,
+        &["NoSuchTagSet"],
+    )? {
+        Attr::Value(o) => o
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Attr::Absent => Vec::new(),
+        Attr::Gone => return Ok(None),
+    };
+    let versioning = match attr(
+        "s3:GetBucketVersioning",
+        name,
+        s3.get_bucket_versioning().bucket(name).send().await,
+        &[],
+    )? {
+        Attr::Value(o) => (
+            o.status().map(|s| s.as_str().to_string()),
+            o.mfa_delete().map(|s| s.as_str().to_string()),
+        ),
+        Attr::Absent => (None, None),
+        Attr::Gone => return Ok(None),
+    };
+    let encryption = match attr(
+        "s3:GetEncryptionConfiguration",
+        name,
+        s3.get_bucket_encryption().bucket(name).send().await,
+        &["ServerSideEncryptionConfigurationNotFoundError"],
+    )? {
+        Attr::Value(o) => o
+            .server_side_encryption_configuration()
+            .map_or(Value::Null, |c| {
+                Value::json(json!(c
+                    .rules()
+                    .iter()
+                    .map(|r| {
+                        let d = r.apply_server_side_encryption_by_default();
+                        json!({
+                            "SSEAlgorithm": d.map(|d| d.sse_algorithm().as_str()),
+                            "KMSMasterKeyID": d.and_then(|d| d.kms_master_key_id()),
+                            "BucketKeyEnabled": r.bucket_key_enabled(),
+                        })
+                    })
+                    .collect::<Vec<_>>()))
+            }),
+        Attr::Absent => Value::Null,
+        Attr::Gone => return Ok(None),
+    };
+    let public_access = match attr(
+        "s3:GetBucketPublicAccessBlock",
+        name,
+        s3.get_public_access_block().bucket(name).send().await,
+        &["NoSuchPublicAccessBlockConfiguration"],
+    )? {
+        Attr::Value(o) => o
+            .public_access_block_configuration()
+            .map_or(Value::Null, |p| {
+                Value::json(json!({
+                    "BlockPublicAcls": p.block_public_acls(),
+                    "IgnorePublicAcls": p.ignore_public_acls(),
+                    "BlockPublicPolicy": p.block_public_policy(),
+                    "RestrictPublicBuckets": p.restrict_public_buckets(),
+                }))
+            }),
+        Attr::Absent => Value::Null,
+        Attr::Gone => return Ok(None),
+    };
+    Ok(Some(Bucket {
+        name,
+        created: b.creation_date(),
+        region,
+        tags: tag_pairs,
+        versioning,
+        encryption,
+        public_access,
+    }))
 }
 
 /// The bucket was deleted since it was listed.
@@ -179,4 +217,20 @@ where
         return Ok(Attr::Absent);
     }
     Err(api_failure(operation, &e))
+}
+
+/// An S3 client for `region` (a bucket answers in its own region; `None`:
+/// the home region), path-style when an endpoint is configured (emulators
+/// and S3-compatible stores rarely resolve bucket subdomains).
+fn client(c: &ScopeCtx, region: Option<&str>) -> aws_sdk_s3::Client {
+    let mut b = aws_sdk_s3::config::Builder::from(c.sdk())
+        .interceptor(c.counter())
+        .force_path_style(c.endpoint().is_some());
+    if let Some(r) = region {
+        b = b.region(Region::new(r.to_string()));
+    }
+    if let Some(e) = c.endpoint() {
+        b = b.endpoint_url(e);
+    }
+    aws_sdk_s3::Client::from_conf(b.build())
 }

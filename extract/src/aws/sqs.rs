@@ -7,46 +7,58 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::QueueAttributeName;
 use cloudtab_schema::{EdgeType, Value};
 
-use super::clients::{api_failure, error_code, ScopeClients};
+use futures::StreamExt;
+
+use super::clients::{api_failure, error_code};
 use super::convert::{epoch_seconds_text, json_text, map_tags};
 use super::{Failure, Writer};
+use crate::details::in_order;
 
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
+pub(crate) async fn extract(c: &aws_sdk_sqs::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
+    let region: Arc<str> = w.region().clone();
     let rr = w.region_ref(&region);
-    let mut pages = c
-        .sqs
-        .list_queues()
-        .max_results(1000)
-        .into_paginator()
-        .send();
+    let mut pages = c.list_queues().max_results(1000).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| api_failure("sqs:ListQueues", &e))?;
-        for url in page.queue_urls() {
-            let attrs = match c
-                .sqs
-                .get_queue_attributes()
-                .queue_url(url)
-                .attribute_names(QueueAttributeName::All)
-                .send()
-                .await
-            {
-                Ok(o) => o.attributes().cloned().unwrap_or_default(),
-                // Deleted since it was listed: not there any more.
-                Err(e) if is_gone(error_code(&e)) => continue,
-                Err(e) => return Err(api_failure("sqs:GetQueueAttributes", &e)),
+        let mut queues = in_order(page.queue_urls(), w.concurrency, |url| details(c, url));
+        while let Some(answer) = queues.next().await {
+            let Some((url, attrs, tags)) = answer? else {
+                continue;
             };
-            let tags = match c.sqs.list_queue_tags().queue_url(url).send().await {
-                Ok(o) => o.tags().cloned().unwrap_or_default(),
-                Err(e) if is_gone(error_code(&e)) => continue,
-                Err(e) => return Err(api_failure("sqs:ListQueueTags", &e)),
-            };
-            let qr = w.put(queue(w, url, &attrs, tags)).await?;
+            let row = queue(w, url, &attrs, tags);
+            let qr = w.put(row).await?;
             w.edge(&rr, &qr, EdgeType::Default).await?;
         }
     }
     Ok(())
 }
+
+/// A queue's attributes and tags; `None` when it was deleted since it was
+/// listed.
+async fn details<'a>(
+    c: &aws_sdk_sqs::Client,
+    url: &'a str,
+) -> Result<Option<(&'a str, Attributes, HashMap<String, String>)>, Failure> {
+    let attrs = match c
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+    {
+        Ok(o) => o.attributes().cloned().unwrap_or_default(),
+        Err(e) if is_gone(error_code(&e)) => return Ok(None),
+        Err(e) => return Err(api_failure("sqs:GetQueueAttributes", &e)),
+    };
+    let tags = match c.list_queue_tags().queue_url(url).send().await {
+        Ok(o) => o.tags().cloned().unwrap_or_default(),
+        Err(e) if is_gone(error_code(&e)) => return Ok(None),
+        Err(e) => return Err(api_failure("sqs:ListQueueTags", &e)),
+    };
+    Ok(Some((url, attrs, tags)))
+}
+
+type Attributes = HashMap<QueueAttributeName, String>;
 
 fn is_gone(code: Option<&str>) -> bool {
     matches!(
@@ -58,7 +70,7 @@ fn is_gone(code: Option<&str>) -> bool {
 fn queue(
     w: &Writer<'_>,
     url: &str,
-    attrs: &HashMap<QueueAttributeName, String>,
+    attrs: &Attributes,
     tags: HashMap<String, String>,
 ) -> cloudtab_schema::Resource {
     let get = |n: QueueAttributeName| attrs.get(&n).map(String::as_str);

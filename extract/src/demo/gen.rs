@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::rng::{mix, Rng};
 use crate::scope::Scope;
+use crate::writer::{Origin, GLOBAL};
 
 /// Tables the demo fills.
 pub(crate) const TABLES: &[&str] = &[
@@ -37,7 +38,6 @@ const UNITS_PER_ACCOUNT: u64 = 25;
 /// the day it is generated.
 const REF_SECS: i64 = 1_793_491_200;
 const DAY: i64 = 86_400;
-const GLOBAL: &str = "global";
 
 #[derive(Debug)]
 pub(crate) struct Account {
@@ -127,6 +127,7 @@ impl Layout {
         let service_salt = scope.service.bytes().fold(0u64, |h, b| mix(h ^ b as u64));
         let mut g = Gen {
             account,
+            origin: Origin::of(scope, "aws_account", "aws_region"),
             region: scope.region.clone(),
             rng: Rng::new(self.seed ^ account.salt ^ mix(region_index) ^ service_salt),
             salt: mix(account.salt ^ service_salt ^ mix(region_index + 1)),
@@ -155,6 +156,7 @@ impl Layout {
 
 struct Gen<'a> {
     account: &'a Account,
+    origin: Origin,
     region: Arc<str>,
     rng: Rng,
     salt: u64,
@@ -198,7 +200,7 @@ impl Gen<'_> {
     }
 
     fn reference(&self, table: &'static str, region: &Arc<str>, id: &str) -> ResourceRef {
-        ResourceRef::new(table, "aws", &self.account.id, region, id)
+        self.origin.reference(table, region, id)
     }
 
     /// The region's reference, made once per scope and region.
@@ -206,32 +208,17 @@ impl Gen<'_> {
         if let Some((_, r)) = self.region_refs.iter().find(|(n, _)| n == region) {
             return *r;
         }
-        let r = self.reference("aws_region", region, region);
+        let r = self.origin.region_ref(region);
         self.region_refs.push((region.clone(), r));
         r
     }
 
     fn account_ref(&self) -> ResourceRef {
-        self.reference("aws_account", &Arc::from(GLOBAL), &self.account.id)
+        self.origin.account_ref()
     }
 
     fn resource(&self, table: &'static str, region: &Arc<str>, id: String) -> Resource {
-        Resource {
-            table,
-            cloud: "aws",
-            account_id: self.account.id.clone(),
-            account_name: self.account.name.clone(),
-            region: region.clone(),
-            zone: None,
-            id,
-            name: None,
-            arn: None,
-            ctime: Value::Null,
-            mtime: Value::Null,
-            atime: Value::Null,
-            tags: Tags::default(),
-            values: Vec::new(),
-        }
+        self.origin.resource(table, Some(region), id)
     }
 
     /// Sends a resource; returns its reference.

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, ResourceRef, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, ScopeClients};
-use super::convert::{boolean, text, time};
-use super::ec2::{arn, ec2_tags};
-use super::{Failure, Writer};
+use super::common::{arn, ec2_tags};
+use crate::aws::clients::api_failure;
+use crate::aws::convert::{boolean, text, time};
+use crate::aws::{Failure, Writer};
 
-pub(crate) async fn extract(
-    c: &ScopeClients,
+pub(super) async fn read(
+    c: &aws_sdk_ec2::Client,
     w: &mut Writer<'_>,
     region: &Arc<str>,
     rr: &ResourceRef,
@@ -21,8 +21,7 @@ pub(crate) async fn extract(
     let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id);
     pages!(
         "ec2:DescribeNetworkInterfaces",
-        c.ec2
-            .describe_network_interfaces()
+        c.describe_network_interfaces()
             .into_paginator()
             .page_size(1000)
             .send(),
@@ -77,7 +76,6 @@ pub(crate) async fn extract(
 
     // DescribeAddresses is not paginated.
     let addresses = c
-        .ec2
         .describe_addresses()
         .send()
         .await
@@ -110,7 +108,6 @@ pub(crate) async fn extract(
 
     // DescribeKeyPairs is not paginated.
     let keys = c
-        .ec2
         .describe_key_pairs()
         .send()
         .await
@@ -134,8 +131,7 @@ pub(crate) async fn extract(
 
     pages!(
         "ec2:DescribeInternetGateways",
-        c.ec2
-            .describe_internet_gateways()
+        c.describe_internet_gateways()
             .into_paginator()
             .page_size(1000)
             .send(),
@@ -170,8 +166,7 @@ pub(crate) async fn extract(
 
     pages!(
         "ec2:DescribeNatGateways",
-        c.ec2
-            .describe_nat_gateways()
+        c.describe_nat_gateways()
             .into_paginator()
             .page_size(1000)
             .send(),
@@ -211,8 +206,7 @@ pub(crate) async fn extract(
 
     pages!(
         "ec2:DescribeRouteTables",
-        c.ec2
-            .describe_route_tables()
+        c.describe_route_tables()
             .into_paginator()
             .page_size(100)
             .send(),
@@ -260,8 +254,7 @@ pub(crate) async fn extract(
 
     pages!(
         "ec2:DescribeNetworkAcls",
-        c.ec2
-            .describe_network_acls()
+        c.describe_network_acls()
             .into_paginator()
             .page_size(100)
             .send(),
@@ -312,8 +305,7 @@ pub(crate) async fn extract(
     let account = w.account_id().to_string();
     pages!(
         "ec2:DescribeImages",
-        c.ec2
-            .describe_images()
+        c.describe_images()
             .owners("self")
             .into_paginator()
             .page_size(1000)

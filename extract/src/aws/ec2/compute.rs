@@ -1,34 +1,31 @@
-//! EC2 in one region: VPCs, subnets, security groups, instances, volumes
-//! and the account's own snapshots, each with one paginated describe call
-//! at the largest page size, and their edges.
+//! EC2 compute and its network skeleton: VPCs, subnets, security groups,
+//! instances, volumes and the account's own snapshots, each with one
+//! paginated describe call at the largest page size, and their edges.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::Tag;
-use cloudtab_schema::{EdgeType, ResourceRef, Tags, Value};
+use cloudtab_schema::{EdgeType, ResourceRef, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, ScopeClients};
-use super::convert::{boolean, gib_bytes, int, json_time, mib_bytes, tags, text, time};
-use super::{Failure, Writer};
+use super::common::{arn, ec2_tags};
+use crate::aws::clients::api_failure;
+use crate::aws::convert::{boolean, gib_bytes, int, json_time, text, time};
+use crate::aws::{Failure, Writer};
 
-pub(crate) fn ec2_tags(t: &[Tag]) -> (Tags, Option<String>) {
-    tags(t.iter().map(|t| (t.key(), t.value())))
-}
-
-pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region.clone();
-    let rr = w.region_ref(&region);
-    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, &region, id);
+/// VPCs, subnets, security groups, instances, volumes, the account's own
+/// snapshots, and the instance types in use.
+pub(super) async fn read(
+    c: &aws_sdk_ec2::Client,
+    w: &mut Writer<'_>,
+    region: &Arc<str>,
+    rr: &ResourceRef,
+) -> Result<(), Failure> {
+    let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id);
 
     pages!(
         "ec2:DescribeVpcs",
-        c.ec2
-            .describe_vpcs()
-            .into_paginator()
-            .page_size(1000)
-            .send(),
+        c.describe_vpcs().into_paginator().page_size(1000).send(),
         |page| {
             for v in page.vpcs() {
                 let Some(id) = v.vpc_id() else { continue };
@@ -60,11 +57,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
 
     pages!(
         "ec2:DescribeSubnets",
-        c.ec2
-            .describe_subnets()
-            .into_paginator()
-            .page_size(1000)
-            .send(),
+        c.describe_subnets().into_paginator().page_size(1000).send(),
         |page| {
             for s in page.subnets() {
                 let Some(id) = s.subnet_id() else { continue };
@@ -99,8 +92,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
 
     pages!(
         "ec2:DescribeSecurityGroups",
-        c.ec2
-            .describe_security_groups()
+        c.describe_security_groups()
             .into_paginator()
             .page_size(1000)
             .send(),
@@ -140,8 +132,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
     let mut attached: HashMap<String, Vec<ResourceRef>> = HashMap::new();
     pages!(
         "ec2:DescribeInstances",
-        c.ec2
-            .describe_instances()
+        c.describe_instances()
             .into_paginator()
             .page_size(1000)
             .send(),
@@ -241,7 +232,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
                         .and_then(|p| p.arn())
                         .and_then(|a| a.rsplit('/').next())
                     {
-                        let global: Arc<str> = Arc::from(super::GLOBAL);
+                        let global: Arc<str> = Arc::from(crate::writer::GLOBAL);
                         let pr = w.reference("aws_iam_instance_profile", &global, profile);
                         w.edge(&pr, &ir, EdgeType::Default).await?;
                     }
@@ -252,11 +243,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
 
     pages!(
         "ec2:DescribeVolumes",
-        c.ec2
-            .describe_volumes()
-            .into_paginator()
-            .page_size(1000)
-            .send(),
+        c.describe_volumes().into_paginator().page_size(1000).send(),
         |page| {
             for v in page.volumes() {
                 let Some(id) = v.volume_id() else { continue };
@@ -317,8 +304,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
     let account = w.account_id().to_string();
     pages!(
         "ec2:DescribeSnapshots",
-        c.ec2
-            .describe_snapshots()
+        c.describe_snapshots()
             .owner_ids("self")
             .into_paginator()
             .page_size(1000)
@@ -352,74 +338,7 @@ pub(crate) async fn extract(c: &ScopeClients, w: &mut Writer<'_>) -> Result<(), 
             }
         }
     );
-    instance_types(c, w, &rr, &types).await?;
-    super::ec2_net::extract(c, w, &region, &rr).await?;
-    super::ec2_more::extract(c, w, &region, &rr).await
-}
-
-/// The instance types in use, 100 per `DescribeInstanceTypes` call.
-async fn instance_types(
-    c: &ScopeClients,
-    w: &mut Writer<'_>,
-    rr: &ResourceRef,
-    types: &[String],
-) -> Result<(), Failure> {
-    for batch in types.chunks(100) {
-        let mut req = c.ec2.describe_instance_types();
-        for t in batch {
-            req = req.instance_types(aws_sdk_ec2::types::InstanceType::from(t.as_str()));
-        }
-        pages!(
-            "ec2:DescribeInstanceTypes",
-            req.into_paginator().send(),
-            |page| {
-                for t in page.instance_types() {
-                    let Some(name) = t.instance_type() else {
-                        continue;
-                    };
-                    let mut row = w.new_resource("aws_ec2_instance_type", None, name.as_str());
-                    row.name = Some(name.as_str().to_string());
-                    let archs: Vec<&str> = t
-                        .processor_info()
-                        .map(|p| {
-                            p.supported_architectures()
-                                .iter()
-                                .map(|a| a.as_str())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    row.values = vec![
-                        (
-                            "vcpus",
-                            int(t.v_cpu_info().and_then(|v| v.default_v_cpus())),
-                        ),
-                        (
-                            "memory_bytes",
-                            mib_bytes(t.memory_info().and_then(|m| m.size_in_mib())),
-                        ),
-                        ("current_generation", boolean(t.current_generation())),
-                        ("architectures", Value::json(json!(archs))),
-                        ("hypervisor", text(t.hypervisor().map(|h| h.as_str()))),
-                        (
-                            "network_performance",
-                            text(t.network_info().and_then(|n| n.network_performance())),
-                        ),
-                    ];
-                    let tr = w.put(row).await?;
-                    w.edge(rr, &tr, EdgeType::Default).await?;
-                }
-            }
-        );
-    }
-    Ok(())
-}
-
-pub(crate) fn arn(w: &Writer<'_>, region: &str, kind: &str, id: &str) -> String {
-    format!(
-        "arn:{}:ec2:{region}:{}:{kind}/{id}",
-        w.account.partition,
-        w.account_id()
-    )
+    super::instance_types::read(c, w, rr, &types).await
 }
 
 fn permissions(p: &[aws_sdk_ec2::types::IpPermission]) -> serde_json::Value {

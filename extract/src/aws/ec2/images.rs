@@ -6,13 +6,13 @@ use std::sync::Arc;
 use cloudtab_schema::{EdgeType, ResourceRef, Value};
 use serde_json::json;
 
-use super::clients::{api_failure, ScopeClients};
-use super::convert::{boolean, json_text, text, time};
-use super::ec2::{arn, ec2_tags};
-use super::{Failure, Writer};
+use super::common::{arn, ec2_tags};
+use crate::aws::clients::api_failure;
+use crate::aws::convert::{boolean, json_text, text, time};
+use crate::aws::{Failure, Writer};
 
-pub(crate) async fn extract(
-    c: &ScopeClients,
+pub(super) async fn read(
+    c: &aws_sdk_ec2::Client,
     w: &mut Writer<'_>,
     region: &Arc<str>,
     rr: &ResourceRef,
@@ -20,8 +20,7 @@ pub(crate) async fn extract(
     let r = |w: &Writer<'_>, table, id: &str| w.reference(table, region, id);
     pages!(
         "ec2:DescribeLaunchTemplates",
-        c.ec2
-            .describe_launch_templates()
+        c.describe_launch_templates()
             .into_paginator()
             .page_size(200)
             .send(),
@@ -54,8 +53,7 @@ pub(crate) async fn extract(
 
     pages!(
         "ec2:DescribeVpcEndpoints",
-        c.ec2
-            .describe_vpc_endpoints()
+        c.describe_vpc_endpoints()
             .into_paginator()
             .page_size(1000)
             .send(),
@@ -118,8 +116,7 @@ pub(crate) async fn extract(
 
     pages!(
         "ec2:DescribeVpcPeeringConnections",
-        c.ec2
-            .describe_vpc_peering_connections()
+        c.describe_vpc_peering_connections()
             .into_paginator()
             .page_size(1000)
             .send(),
