@@ -292,7 +292,13 @@ pub async fn sync(
         .collect();
     let (item_tx, item_rx) = mpsc::channel(ITEM_CHANNEL);
     let (batch_tx, batch_rx) = mpsc::channel::<Batch>(BATCH_CHANNEL);
-    let extract = tokio::spawn(run_scopes(work, config.max_concurrency, item_tx, progress));
+    let extract = tokio::spawn(run_scopes(
+        work,
+        config.max_concurrency,
+        item_tx,
+        progress,
+        started_at,
+    ));
     let extract_abort = extract.abort_handle();
     let writer = tokio::spawn(write_batches(txns, batch_rx, stop.clone()));
 

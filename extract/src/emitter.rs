@@ -3,6 +3,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use cloudtab_schema::{Edge, EdgeType, Issue, Item, Resource, ResourceRef, EDGES_TABLE};
 use tokio::sync::mpsc;
 
@@ -58,17 +59,31 @@ pub struct Emitter {
     buf: Vec<Item>,
     counters: Arc<Counters>,
     edges: HashSet<u64, BuildHasherDefault<KeyHasher>>,
+    clock: DateTime<Utc>,
 }
 
 impl Emitter {
-    /// An emitter that sends into `tx`.
+    /// An emitter that sends into `tx`, its run's clock set to now.
     pub fn new(tx: mpsc::Sender<ItemChunk>) -> Self {
         Emitter {
             tx,
             buf: Vec::with_capacity(CHUNK),
             counters: Arc::default(),
             edges: HashSet::default(),
+            clock: Utc::now(),
         }
+    }
+
+    /// The same emitter for a run that started at `started`.
+    pub fn with_clock(mut self, started: DateTime<Utc>) -> Self {
+        self.clock = started;
+        self
+    }
+
+    /// When the run started: the one "now" of every scope of the run
+    /// (what an API's relative times are resolved against).
+    pub fn clock(&self) -> DateTime<Utc> {
+        self.clock
     }
 
     /// Counters of this emitter and its clones.
@@ -84,6 +99,7 @@ impl Emitter {
             buf: Vec::with_capacity(CHUNK),
             counters: self.counters.clone(),
             edges: HashSet::default(),
+            clock: self.clock,
         }
     }
 

@@ -29,4 +29,4 @@ pub mod writer;
 pub use emitter::{Counters, Emitter, ItemChunk, PipelineClosed};
 pub use extractor::{ExtractError, Extractor};
 pub use scope::{Scope, ScopeError, ScopeReport, ScopeStats, ScopeStatus};
-pub use writer::{Origin, ScopeWriter};
+pub use writer::{Origin, Row, RowItems, ScopeWriter};

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
@@ -31,7 +31,8 @@ impl Progress for NoProgress {
 }
 
 /// Runs every `(extractor, scope)` pair, at most `max_concurrency` at once,
-/// sending items into `tx`. Returns one report per scope, in input order.
+/// sending items into `tx`; `run_started` is every scope's clock
+/// ([`Emitter::clock`]). Returns one report per scope, in input order.
 /// Failed scopes are reports, not errors; the runner never stops early
 /// unless the receiving side goes away.
 pub async fn run_scopes(
@@ -39,6 +40,7 @@ pub async fn run_scopes(
     max_concurrency: usize,
     tx: mpsc::Sender<ItemChunk>,
     progress: Arc<dyn Progress>,
+    run_started: DateTime<Utc>,
 ) -> Vec<ScopeReport> {
     let limit = Arc::new(Semaphore::new(max_concurrency.max(1)));
     let mut set = JoinSet::new();
@@ -53,7 +55,7 @@ pub async fn run_scopes(
             let _permit = limit.acquire_owned().await;
             let started_at = Utc::now();
             let clock = Instant::now();
-            let mut out = Emitter::new(tx);
+            let mut out = Emitter::new(tx).with_clock(run_started);
             let counters = out.counters();
             progress.started(&scope, counters.clone());
             let result = extractor.extract(&scope, &mut out).await;

@@ -38,6 +38,11 @@ pub(crate) fn text(s: Option<&str>) -> Value {
     s.map_or(Value::Null, |s| Value::Text(s.to_string()))
 }
 
+/// An SDK enum's value as the API spells it, or `NULL`.
+pub(crate) fn variant<E: AsRef<str>>(v: Option<&E>) -> Value {
+    v.map_or(Value::Null, |v| Value::Text(v.as_ref().to_string()))
+}
+
 /// An integer, or `NULL`.
 pub(crate) fn int(v: Option<i32>) -> Value {
     v.map_or(Value::Null, |v| Value::Int(v as i64))

@@ -113,7 +113,10 @@ impl Extractor for AwsExtractor {
         };
         let ctx = ScopeCtx::new(&account, &self.config, &scope.region, service.name);
         let mut w = Writer {
-            w: ScopeWriter::new(Origin::of(scope, "aws_account", "aws_region"), out),
+            w: ScopeWriter::new(
+                Origin::of(scope, "aws_account", "aws_region", out.clock()),
+                out,
+            ),
             account: account.clone(),
             concurrency: self.config.detail_concurrency,
         };
@@ -174,7 +177,7 @@ impl From<PipelineClosed> for Failure {
 /// The AWS scope writer: the shared [`ScopeWriter`] and the account's
 /// details (its partition, for ARNs).
 pub(crate) struct Writer<'a> {
-    w: ScopeWriter<'a>,
+    pub(super) w: ScopeWriter<'a>,
     pub(crate) account: Arc<AccountCtx>,
     /// Detail calls in flight at once (`detail_concurrency`).
     pub(crate) concurrency: usize,

@@ -6,28 +6,20 @@
 //! scope builds the SDK client of its own service when it runs, with an
 //! interceptor that counts requests, retries and throttles into `_scopes`.
 
-/// Runs `$body` for every page of a paginator stream; an error fails the
-/// scope with the operation's name.
-macro_rules! pages {
-    ($op:literal, $stream:expr, |$page:ident| $body:block) => {{
-        let mut stream = $stream;
-        while let Some(page) = stream.next().await {
-            let $page = page.map_err(|e| api_failure($op, &e))?;
-            $body
-        }
-    }};
-}
+#[macro_use]
+mod kinds;
 
 mod account;
 mod clients;
 mod config;
 mod convert;
+mod dynamodb;
 mod ec2;
 mod eks;
 mod elbv2;
 mod extractor;
 mod iam;
-mod lambda_dynamodb;
+mod lambda;
 mod rds;
 mod s3;
 mod services;

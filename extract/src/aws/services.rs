@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::clients::{sdk_client, ScopeCtx};
-use super::{account, ec2, eks, elbv2, iam, lambda_dynamodb, rds, s3, sqs};
+use super::{account, dynamodb, ec2, eks, elbv2, iam, lambda, rds, s3, sqs};
 use super::{Failure, Writer};
 
 /// The work of one scope.
@@ -86,13 +86,8 @@ pub(crate) const SERVICES: &[Service] = &[
     service!("s3", global, ctx, s3::extract),
     service!("ec2", regional, aws_sdk_ec2, ec2::extract),
     service!("sqs", regional, aws_sdk_sqs, sqs::extract),
-    service!("lambda", regional, aws_sdk_lambda, lambda_dynamodb::lambda),
-    service!(
-        "dynamodb",
-        regional,
-        aws_sdk_dynamodb,
-        lambda_dynamodb::dynamodb
-    ),
+    service!("lambda", regional, aws_sdk_lambda, lambda::extract),
+    service!("dynamodb", regional, aws_sdk_dynamodb, dynamodb::extract),
     service!(
         "elbv2",
         regional,

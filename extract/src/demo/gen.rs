@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use cloudtab_schema::{Edge, EdgeType, Item, Resource, ResourceRef, Tags, Value};
+use cloudtab_schema::{Edge, EdgeType, Item, ResourceRef, Tags, Value};
 use serde_json::json;
 
 use super::rng::{mix, Rng};
 use crate::scope::Scope;
-use crate::writer::{Origin, GLOBAL};
+use crate::writer::{Origin, Row, RowItems, GLOBAL};
 
 /// Tables the demo fills.
 pub(crate) const TABLES: &[&str] = &[
@@ -127,13 +127,19 @@ impl Layout {
         let service_salt = scope.service.bytes().fold(0u64, |h, b| mix(h ^ b as u64));
         let mut g = Gen {
             account,
-            origin: Origin::of(scope, "aws_account", "aws_region"),
+            // The demo's "now" is fixed, not the run's: output never
+            // depends on the day.
+            rows: RowItems::new(Origin::of(
+                scope,
+                "aws_account",
+                "aws_region",
+                DateTime::<Utc>::from_timestamp(REF_SECS, 0).unwrap_or_default(),
+            )),
             region: scope.region.clone(),
             rng: Rng::new(self.seed ^ account.salt ^ mix(region_index) ^ service_salt),
             salt: mix(account.salt ^ service_salt ^ mix(region_index + 1)),
             counter: 0,
             calls: 0,
-            region_refs: Vec::new(),
             emit,
         };
         let regions = account.regions.len() as u64;
@@ -156,13 +162,12 @@ impl Layout {
 
 struct Gen<'a> {
     account: &'a Account,
-    origin: Origin,
+    rows: RowItems,
     region: Arc<str>,
     rng: Rng,
     salt: u64,
     counter: u64,
     calls: u64,
-    region_refs: Vec<(Arc<str>, ResourceRef)>,
     emit: &'a mut dyn FnMut(Item),
 }
 
@@ -186,6 +191,11 @@ fn date(secs: i64) -> String {
 }
 
 impl Gen<'_> {
+    /// The scope's clock ([`Origin::now`]), in seconds.
+    fn now(&self) -> i64 {
+        self.rows.origin().now.timestamp()
+    }
+
     /// A unique native id: `prefix-0` and 16 hex digits.
     fn hex_id(&mut self, prefix: &str) -> String {
         self.counter += 1;
@@ -200,32 +210,21 @@ impl Gen<'_> {
     }
 
     fn reference(&self, table: &'static str, region: &Arc<str>, id: &str) -> ResourceRef {
-        self.origin.reference(table, region, id)
+        self.rows.origin().reference(table, region, id)
     }
 
-    /// The region's reference, made once per scope and region.
-    fn region_ref(&mut self, region: &Arc<str>) -> ResourceRef {
-        if let Some((_, r)) = self.region_refs.iter().find(|(n, _)| n == region) {
-            return *r;
-        }
-        let r = self.origin.region_ref(region);
-        self.region_refs.push((region.clone(), r));
-        r
+    fn row(&self, table: &'static str, region: &Arc<str>, id: String) -> Row {
+        self.rows.origin().row(table, Some(region), id)
     }
 
-    fn account_ref(&self) -> ResourceRef {
-        self.origin.account_ref()
-    }
-
-    fn resource(&self, table: &'static str, region: &Arc<str>, id: String) -> Resource {
-        self.origin.resource(table, Some(region), id)
-    }
-
-    /// Sends a resource; returns its reference.
-    fn put(&mut self, r: Resource) -> ResourceRef {
-        let (item, reference) = Item::resource(r);
+    /// Sends a row with its edges (see [`Row`]); returns its reference.
+    fn send(&mut self, row: Row) -> ResourceRef {
+        let (item, me, edges) = self.rows.items(row);
         (self.emit)(item);
-        reference
+        for e in edges {
+            (self.emit)(Item::Edge(e));
+        }
+        me
     }
 
     fn edge(&mut self, from: &ResourceRef, to: &ResourceRef, t: EdgeType) {
@@ -244,7 +243,7 @@ impl Gen<'_> {
 
     /// A creation time within the last three years, in seconds.
     fn created(&mut self) -> i64 {
-        REF_SECS - 3600 - self.rng.below(3 * 365 * DAY as u64) as i64
+        self.now() - 3600 - self.rng.below(3 * 365 * DAY as u64) as i64
     }
 
     /// Tags as people write them: `owner` and `expires` sometimes missing,
@@ -271,8 +270,8 @@ impl Gen<'_> {
         let e = self.rng.below(100);
         if e < 35 {
             let v = match self.rng.below(100) {
-                0..=49 => date(REF_SECS + (1 + self.rng.below(365) as i64) * DAY),
-                50..=84 => date(REF_SECS - (1 + self.rng.below(365) as i64) * DAY),
+                0..=49 => date(self.now() + (1 + self.rng.below(365) as i64) * DAY),
+                50..=84 => date(self.now() - (1 + self.rng.below(365) as i64) * DAY),
                 _ => self
                     .rng
                     .pick(&["next week", "2026-13-45", "never", "31/12/2026"])
@@ -294,7 +293,7 @@ impl Gen<'_> {
 
     fn account_scope(&mut self) {
         let global: Arc<str> = Arc::from(GLOBAL);
-        let mut a = self.resource("aws_account", &global, self.account.id.to_string());
+        let mut a = self.row("aws_account", &global, self.account.id.to_string());
         a.name = self.account.name.as_deref().map(str::to_string);
         a.values = vec![
             ("partition", "aws".into()),
@@ -303,10 +302,10 @@ impl Gen<'_> {
                 Value::Text(format!("o-demo{:08x}", mix(self.salt) as u32)),
             ),
         ];
-        let account = self.put(a);
+        self.send(a);
         let regions = self.account.regions.clone();
         for region in &regions {
-            let mut r = self.resource("aws_region", region, region.to_string());
+            let mut r = self.row("aws_region", region, region.to_string());
             r.name = Some(region.to_string());
             let opt = if region.starts_with("ap-") {
                 "opted-in"
@@ -320,22 +319,20 @@ impl Gen<'_> {
                     Value::Text(format!("ec2.{region}.amazonaws.com")),
                 ),
             ];
-            let rr = self.put(r);
-            self.edge(&account, &rr, EdgeType::Default);
+            self.send(r);
         }
         self.pages(regions.len() as u64);
     }
 
     fn iam(&mut self) {
         let global: Arc<str> = Arc::from(GLOBAL);
-        let account = self.account_ref();
         let users = 10 * self.account.units;
         let people = [
             "alice", "bob", "carol", "dan", "erin", "frank", "grace", "heidi", "ivan", "judy",
         ];
         for k in 0..users {
             let name = format!("{}-{k:04}", people[(k % 10) as usize]);
-            let mut u = self.resource(
+            let mut u = self.row(
                 "aws_iam_user",
                 &global,
                 format!("AIDA{:016X}", mix(self.salt ^ k)),
@@ -345,7 +342,7 @@ impl Gen<'_> {
             u.ctime = Value::Text(iso_z(self.created(), false));
             if self.rng.chance(60) {
                 u.atime = Value::Int(
-                    (REF_SECS - self.rng.below(90 * DAY as u64) as i64) * 1000
+                    (self.now() - self.rng.below(90 * DAY as u64) as i64) * 1000
                         + self.rng.below(1000) as i64,
                 );
             }
@@ -355,18 +352,17 @@ impl Gen<'_> {
                 ("path", "/".into()),
                 ("permissions_boundary", Value::Null),
             ];
-            let ur = self.put(u);
-            self.edge(&account, &ur, EdgeType::Default);
+            self.send(u);
         }
         let roles = 8 * self.account.units;
         for k in 0..roles {
             let name = role_name(k);
-            let mut r = self.resource("aws_iam_role", &global, role_id(self.account, k));
+            let mut r = self.row("aws_iam_role", &global, role_id(self.account, k));
             r.arn = Some(format!("arn:aws:iam::{}:role/{name}", self.account.id));
             r.name = Some(name);
             r.ctime = Value::EpochMillis(self.created() * 1000 + self.rng.below(1000) as i64);
             let last_region = if self.rng.chance(70) {
-                let last = REF_SECS - self.rng.below(30 * DAY as u64) as i64;
+                let last = self.now() - self.rng.below(30 * DAY as u64) as i64;
                 r.atime = Value::Text(iso_z(last, false).replace('Z', "-00:00"));
                 Value::Text(self.rng.pick(&self.account.regions).to_string())
             } else {
@@ -401,8 +397,7 @@ impl Gen<'_> {
                 ),
                 ("role_last_used_region", last_region),
             ];
-            let rr = self.put(r);
-            self.edge(&account, &rr, EdgeType::Default);
+            self.send(r);
         }
         self.pages(users);
         self.pages(roles);
@@ -421,7 +416,7 @@ impl Gen<'_> {
         for k in 0..n {
             let name = format!("{}-{}-{k:04}", self.rng.pick(&apps), self.account.id);
             let region = self.rng.pick(&self.account.regions).clone();
-            let mut b = self.resource("aws_s3_bucket", &region, name.clone());
+            let mut b = self.row("aws_s3_bucket", &region, name.clone());
             b.arn = Some(format!("arn:aws:s3:::{name}"));
             b.name = Some(name);
             b.ctime = Value::Timestamp {
@@ -458,16 +453,13 @@ impl Gen<'_> {
                     ),
                 ),
             ];
-            let br = self.put(b);
-            let rr = self.region_ref(&region);
-            self.edge(&rr, &br, EdgeType::Default);
+            self.send(b);
         }
         self.pages(n);
     }
 
     fn sqs(&mut self, n: u64) {
         let region = self.region.clone();
-        let rr = self.region_ref(&region);
         let apps = ["orders", "billing", "events", "emails", "jobs", "webhooks"];
         for k in 0..n {
             let fifo = self.rng.chance(10);
@@ -476,7 +468,7 @@ impl Gen<'_> {
                 self.rng.pick(&apps),
                 if fifo { ".fifo" } else { "" }
             );
-            let mut q = self.resource("aws_sqs_queue", &region, name.clone());
+            let mut q = self.row("aws_sqs_queue", &region, name.clone());
             q.arn = Some(format!("arn:aws:sqs:{region}:{}:{name}", self.account.id));
             let url = format!(
                 "https://sqs.{region}.amazonaws.com/{}/{name}",
@@ -527,15 +519,13 @@ impl Gen<'_> {
                 ("redrive_policy", redrive),
                 ("policy", Value::Null),
             ];
-            let qr = self.put(q);
-            self.edge(&rr, &qr, EdgeType::Default);
+            self.send(q);
         }
         self.pages(n);
     }
 
     fn ec2(&mut self, units: u64, account_units: u64, regions: u64, region_index: u64) {
         let region = self.region.clone();
-        let rr = self.region_ref(&region);
         let acct = self.account.id.clone();
         let zones = ["a", "b", "c"];
         let n_vpc = units.max(1);
@@ -545,7 +535,7 @@ impl Gen<'_> {
         let mut vpcs: Vec<String> = Vec::new();
         for v in 0..n_vpc {
             let id = self.hex_id("vpc");
-            let mut vpc = self.resource("aws_ec2_vpc", &region, id);
+            let mut vpc = self.row("aws_ec2_vpc", &region, id);
             vpc.arn = Some(format!("arn:aws:ec2:{region}:{acct}:vpc/{}", vpc.id));
             vpc.name = Some(format!(
                 "vpc-{}",
@@ -576,11 +566,10 @@ impl Gen<'_> {
             ];
             let vpc_id = vpc.id.clone();
             vpcs.push(vpc_id.clone());
-            let vr = self.put(vpc);
-            self.edge(&rr, &vr, EdgeType::Default);
+            let vr = self.send(vpc);
             for (s, z) in zones.iter().enumerate() {
                 let id = self.hex_id("subnet");
-                let mut sn = self.resource("aws_ec2_subnet", &region, id);
+                let mut sn = self.row("aws_ec2_subnet", &region, id);
                 sn.arn = Some(format!("arn:aws:ec2:{region}:{acct}:subnet/{}", sn.id));
                 sn.zone = Some(format!("{region}{z}"));
                 sn.name = Some(format!("private-{z}"));
@@ -609,14 +598,13 @@ impl Gen<'_> {
                 ];
                 let zone = sn.zone.clone().unwrap_or_default();
                 let subnet_id = sn.id.clone();
-                let sr = self.put(sn);
-                self.edge(&rr, &sr, EdgeType::Default);
+                let sr = self.send(sn);
                 self.contains(&vr, &sr);
                 subnets.push((sr, zone, subnet_id));
             }
             for k in 0..3 {
                 let id = self.hex_id("sg");
-                let mut sg = self.resource("aws_ec2_security_group", &region, id);
+                let mut sg = self.row("aws_ec2_security_group", &region, id);
                 sg.arn = Some(format!(
                     "arn:aws:ec2:{region}:{acct}:security-group/{}",
                     sg.id
@@ -647,8 +635,7 @@ impl Gen<'_> {
                     ),
                 ];
                 let sg_id = sg.id.clone();
-                let gr = self.put(sg);
-                self.edge(&rr, &gr, EdgeType::Default);
+                let gr = self.send(sg);
                 self.contains(&vr, &gr);
                 sgs.push((gr, sg_id));
             }
@@ -669,7 +656,7 @@ impl Gen<'_> {
                 ]
             };
             let id = self.hex_id("i");
-            let mut inst = self.resource("aws_ec2_instance", &region, id);
+            let mut inst = self.row("aws_ec2_instance", &region, id);
             inst.arn = Some(format!("arn:aws:ec2:{region}:{acct}:instance/{}", inst.id));
             inst.zone = Some(zone.clone());
             let app = self
@@ -766,8 +753,7 @@ impl Gen<'_> {
                     ("block_device_mappings", Value::json(json!(mappings))),
                 ];
             let inst_id = inst.id.clone();
-            let ir = self.put(inst);
-            self.edge(&rr, &ir, EdgeType::Default);
+            let ir = self.send(inst);
             self.contains(&subnet, &ir);
             for (g, _) in &my_sgs {
                 self.contains(g, &ir);
@@ -810,7 +796,7 @@ impl Gen<'_> {
         let n_snap = split(12 * account_units, regions, region_index);
         for k in 0..n_snap {
             let id = self.hex_id("snap");
-            let mut s = self.resource("aws_ec2_snapshot", &region, id);
+            let mut s = self.row("aws_ec2_snapshot", &region, id);
             s.arn = Some(format!("arn:aws:ec2:{region}::snapshot/{}", s.id));
             let source = (!volumes.is_empty() && self.rng.chance(80))
                 .then(|| volumes[self.rng.below(volumes.len() as u64) as usize].clone());
@@ -848,8 +834,7 @@ impl Gen<'_> {
                 ),
                 ("storage_tier", "standard".into()),
             ];
-            let sr = self.put(s);
-            self.edge(&rr, &sr, EdgeType::Default);
+            let sr = self.send(s);
             if let Some((v, _, _)) = source {
                 self.edge(&v, &sr, EdgeType::Default);
             }
@@ -874,7 +859,7 @@ impl Gen<'_> {
         attachments: serde_json::Value,
     ) -> ResourceRef {
         let acct = self.account.id.clone();
-        let mut v = self.resource("aws_ec2_volume", region, id);
+        let mut v = self.row("aws_ec2_volume", region, id);
         v.arn = Some(format!("arn:aws:ec2:{region}:{acct}:volume/{}", v.id));
         v.zone = Some(zone.to_string());
         // An SDK date-time with milliseconds.
@@ -907,10 +892,7 @@ impl Gen<'_> {
             ("multi_attach_enabled", Value::Bool(false)),
             ("attachments", Value::json(attachments)),
         ];
-        let vr = self.put(v);
-        let rr = self.region_ref(region);
-        self.edge(&rr, &vr, EdgeType::Default);
-        vr
+        self.send(v)
     }
 }
 

@@ -164,7 +164,13 @@ async fn runner_isolates_failed_scopes_and_delivers_everything_else() {
     let scopes = demo.scopes().await.unwrap();
     let work = scopes.iter().map(|s| (demo.clone(), s.clone())).collect();
     let (tx, mut rx) = mpsc::channel(2);
-    let runner = tokio::spawn(run_scopes(work, 3, tx, Arc::new(NoProgress)));
+    let runner = tokio::spawn(run_scopes(
+        work,
+        3,
+        tx,
+        Arc::new(NoProgress),
+        chrono::Utc::now(),
+    ));
     let mut got: BTreeMap<&str, u64> = BTreeMap::new();
     while let Some(chunk) = rx.recv().await {
         for item in chunk {

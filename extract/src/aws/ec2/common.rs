@@ -6,18 +6,24 @@ use cloudtab_schema::Tags;
 
 use crate::aws::convert::tags;
 use crate::aws::Writer;
+use crate::writer::Row;
 
 /// Tags as a JSON object, and the `Name` tag.
 pub(super) fn ec2_tags(t: &[Tag]) -> (Tags, Option<String>) {
     tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
-/// The ARN of an EC2 resource of the scope's account: `kind` as in ARNs
-/// (`vpc`, `instance`).
-pub(super) fn arn(w: &Writer<'_>, region: &str, kind: &str, id: &str) -> String {
-    format!(
-        "arn:{}:ec2:{region}:{}:{kind}/{id}",
-        w.account.partition,
-        w.account_id()
-    )
+/// A row of an EC2 kind with its tags, the `Name` tag as its name, and its
+/// ARN (`arn_kind` as in ARNs: `vpc`, `instance`).
+pub(super) fn ec2_row(
+    w: &Writer<'_>,
+    table: &'static str,
+    arn_kind: &str,
+    id: &str,
+    t: &[Tag],
+) -> Row {
+    let mut row = w.row(table, id);
+    (row.tags, row.name) = ec2_tags(t);
+    row.arn = Some(w.arn("ec2", &format!("{arn_kind}/{id}")));
+    row
 }

@@ -1,14 +1,25 @@
-//! EC2 in one region, in three parts: compute (VPCs, subnets, security
-//! groups, instances, volumes, snapshots, instance types), network
-//! (interfaces, Elastic IPs, key pairs, gateways, route tables, ACLs, AMIs)
-//! and images (launch templates, VPC endpoints, peering connections); what
-//! they share is in `common`.
+//! EC2 in one region: one module per kind (its mapping), what the kinds
+//! share (`common`) and the scope that reads them in order (`scope`).
 
 mod common;
-mod compute;
-mod images;
-mod instance_types;
-mod network;
+mod elastic_ip;
+mod image;
+mod instance;
+mod instance_type;
+mod internet_gateway;
+mod key_pair;
+mod launch_template;
+mod nat_gateway;
+mod network_acl;
+mod network_interface;
+mod route_table;
 mod scope;
+mod security_group;
+mod snapshot;
+mod subnet;
+mod volume;
+mod vpc;
+mod vpc_endpoint;
+mod vpc_peering_connection;
 
 pub(crate) use scope::extract;

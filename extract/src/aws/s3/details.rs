@@ -1,71 +1,30 @@
-//! S3 buckets (a global scope: one list for the account, each bucket then
-//! asked in its own region).
+//! What S3 tells about one bucket, asked in the bucket's own region: its
+//! region (when the list did not say), tags, versioning, encryption and
+//! public access block.
 
-use std::sync::Arc;
-
-use cloudtab_schema::{EdgeType, Value};
+use cloudtab_schema::Value;
 use serde_json::json;
 
 use aws_types::region::Region;
 
-use futures::StreamExt;
-
-use super::clients::{api_failure, error_code, ScopeCtx};
-use super::convert::{tags, time};
-use super::{Failure, Writer};
-use crate::details::in_order;
-
-pub(crate) async fn extract(c: &ScopeCtx, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let global = client(c, None);
-    let mut pages = global
-        .list_buckets()
-        .max_buckets(1000)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_failure("s3:ListBuckets", &e))?;
-        let mut buckets = in_order(page.buckets(), w.concurrency, |b| bucket(c, &global, b));
-        while let Some(answer) = buckets.next().await {
-            let Some(d) = answer? else { continue };
-            let region: Arc<str> = Arc::from(d.region.as_str());
-            let mut row = w.new_resource("aws_s3_bucket", Some(&region), d.name);
-            row.name = Some(d.name.to_string());
-            row.arn = Some(format!("arn:{}:s3:::{}", w.account.partition, d.name));
-            row.ctime = time(d.created);
-            (row.tags, _) = tags(
-                d.tags
-                    .iter()
-                    .map(|(k, v): &(String, String)| (Some(k.as_str()), Some(v.as_str()))),
-            );
-            row.values = vec![
-                ("versioning_status", Value::text_opt(d.versioning.0)),
-                ("mfa_delete", Value::text_opt(d.versioning.1)),
-                ("encryption", d.encryption),
-                ("public_access_block", d.public_access),
-            ];
-            let br = w.put(row).await?;
-            let rr = w.region_ref(&region);
-            w.edge(&rr, &br, EdgeType::Default).await?;
-        }
-    }
-    Ok(())
-}
+use crate::aws::clients::{api_failure, error_code, ScopeCtx};
+use crate::aws::Failure;
 
 /// What a bucket's own calls say about it.
-struct Bucket<'a> {
-    name: &'a str,
-    created: Option<&'a aws_smithy_types::DateTime>,
-    region: String,
-    tags: Vec<(String, String)>,
-    versioning: (Option<String>, Option<String>),
-    encryption: Value,
-    public_access: Value,
+pub(super) struct Bucket<'a> {
+    pub(super) name: &'a str,
+    pub(super) created: Option<&'a aws_smithy_types::DateTime>,
+    pub(super) region: String,
+    pub(super) tags: Vec<(String, String)>,
+    pub(super) versioning: (Option<String>, Option<String>),
+    pub(super) encryption: Value,
+    pub(super) public_access: Value,
 }
 
 /// A bucket's region (when the list did not say), tags, versioning,
 /// encryption and public access block, asked in its own region; `None`
 /// when it has no name or was deleted since it was listed.
-async fn bucket<'a>(
+pub(super) async fn bucket<'a>(
     c: &ScopeCtx,
     global: &aws_sdk_s3::Client,
     b: &'a aws_sdk_s3::types::Bucket,
@@ -213,7 +172,7 @@ where
     }
     let ok_status = e.raw_response().is_some_and(|r| r.status().as_u16() == 200);
     if ok_status || matches!(code, Some("AccessDenied" | "AllAccessDisabled")) {
-        tracing::warn!(bucket, operation, error = %super::clients::chain(&e), "attribute left NULL");
+        tracing::warn!(bucket, operation, error = %crate::aws::clients::chain(&e), "attribute left NULL");
         return Ok(Attr::Absent);
     }
     Err(api_failure(operation, &e))
@@ -222,7 +181,7 @@ where
 /// An S3 client for `region` (a bucket answers in its own region; `None`:
 /// the home region), path-style when an endpoint is configured (emulators
 /// and S3-compatible stores rarely resolve bucket subdomains).
-fn client(c: &ScopeCtx, region: Option<&str>) -> aws_sdk_s3::Client {
+pub(super) fn client(c: &ScopeCtx, region: Option<&str>) -> aws_sdk_s3::Client {
     let mut b = aws_sdk_s3::config::Builder::from(c.sdk())
         .interceptor(c.counter())
         .force_path_style(c.endpoint().is_some());

@@ -1,35 +1,30 @@
-//! SQS queues: `ListQueues`, then per queue `GetQueueAttributes(All)` and
-//! `ListQueueTags` (SQS has no batch call for either).
+//! `aws_sqs_queue`: `ListQueues`, then per queue `GetQueueAttributes(All)`
+//! and `ListQueueTags` (SQS has no batch call for either).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use cloudtab_schema::{EdgeType, Value};
+use cloudtab_schema::Value;
 
-use futures::StreamExt;
-
-use super::clients::{api_failure, error_code};
-use super::convert::{epoch_seconds_text, json_text, map_tags};
-use super::{Failure, Writer};
+use crate::aws::clients::{api_failure, error_code};
+use crate::aws::convert::{epoch_seconds_text, json_text, map_tags, text};
+use crate::aws::{Failure, Writer};
 use crate::details::in_order;
+use crate::writer::Row;
 
 pub(crate) async fn extract(c: &aws_sdk_sqs::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
-    let region: Arc<str> = w.region().clone();
-    let rr = w.region_ref(&region);
-    let mut pages = c.list_queues().max_results(1000).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_failure("sqs:ListQueues", &e))?;
-        let mut queues = in_order(page.queue_urls(), w.concurrency, |url| details(c, url));
-        while let Some(answer) = queues.next().await {
-            let Some((url, attrs, tags)) = answer? else {
-                continue;
-            };
-            let row = queue(w, url, &attrs, tags);
-            let qr = w.put(row).await?;
-            w.edge(&rr, &qr, EdgeType::Default).await?;
+    pages!(
+        "sqs:ListQueues",
+        c.list_queues().max_results(1000).into_paginator().send(),
+        |page| {
+            let mut queues = in_order(page.queue_urls(), w.concurrency, |url| details(c, url));
+            while let Some(answer) = futures::StreamExt::next(&mut queues).await {
+                if let Some((url, attrs, tags)) = answer? {
+                    w.send(row(w, url, &attrs, tags)).await?;
+                }
+            }
         }
-    }
+    );
     Ok(())
 }
 
@@ -67,12 +62,7 @@ fn is_gone(code: Option<&str>) -> bool {
     )
 }
 
-fn queue(
-    w: &Writer<'_>,
-    url: &str,
-    attrs: &Attributes,
-    tags: HashMap<String, String>,
-) -> cloudtab_schema::Resource {
+fn row(w: &Writer<'_>, url: &str, attrs: &Attributes, tags: HashMap<String, String>) -> Row {
     let get = |n: QueueAttributeName| attrs.get(&n).map(String::as_str);
     let int = |n: QueueAttributeName| {
         get(n).map_or(Value::Null, |v| match v.parse::<i64>() {
@@ -86,7 +76,7 @@ fn queue(
     // The API documents both as epoch seconds, sent as text.
     let epoch = |n: QueueAttributeName| get(n).map_or(Value::Null, epoch_seconds_text);
     let name = url.rsplit('/').next().unwrap_or(url).to_string();
-    let mut r = w.new_resource("aws_sqs_queue", None, name.clone());
+    let mut r = w.row("aws_sqs_queue", name.clone());
     r.name = Some(name);
     r.arn = get(QueueAttributeName::QueueArn).map(str::to_string);
     r.ctime = epoch(QueueAttributeName::CreatedTimestamp);
@@ -126,10 +116,7 @@ fn queue(
             "content_based_deduplication",
             boolean(Q::ContentBasedDeduplication),
         ),
-        (
-            "kms_master_key_id",
-            super::convert::text(get(Q::KmsMasterKeyId)),
-        ),
+        ("kms_master_key_id", text(get(Q::KmsMasterKeyId))),
         ("sqs_managed_sse_enabled", boolean(Q::SqsManagedSseEnabled)),
         ("redrive_policy", json_text(get(Q::RedrivePolicy))),
         ("policy", json_text(get(Q::Policy))),

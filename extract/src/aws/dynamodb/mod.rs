@@ -1,0 +1,5 @@
+//! DynamoDB: tables (`table`).
+
+mod table;
+
+pub(crate) use table::extract;

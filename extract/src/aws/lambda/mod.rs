@@ -1,0 +1,5 @@
+//! Lambda: functions (`function`).
+
+mod function;
+
+pub(crate) use function::extract;

@@ -1,0 +1,5 @@
+//! SQS: queues (`queue`).
+
+mod queue;
+
+pub(crate) use queue::extract;
