@@ -107,12 +107,12 @@ impl Emitter {
     /// True when the buffer is full.
     fn buffer(&mut self, item: Item) -> bool {
         let item = match item {
-            Item::Resource(ref r) => {
+            Item::Resource(ref _r) => {
                 // An extractor's misspelt column or wrong type fails the
                 // tests where it was written; release builds leave it to
                 // the flattener (`NULL` and an `_issues` row).
                 #[cfg(debug_assertions)]
-                if let Err(e) = cloudtab_schema::Registry::builtin().check_resource(r) {
+                if let Err(e) = cloudtab_schema::Registry::builtin().check_resource(_r) {
                     panic!("extractor bug: {e}");
                 }
                 self.counters.resources.fetch_add(1, Ordering::Relaxed);

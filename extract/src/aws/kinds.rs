@@ -1,13 +1,19 @@
 //! The skeleton every AWS kind shares, so that a kind's own code is only
 //! its mapping: [`pages!`] walks a paginator (an error fails the scope with
 //! the operation's name), [`kind!`] sends a row for every object of every
-//! page, and [`Writer::rows`] skips objects without an id (their mapping
-//! returns `None`) and sends the rest with their edges. The rows
+//! page, [`Writer::rows`] skips objects without an id (their mapping
+//! returns `None`) and sends the rest with their edges, and
+//! [`Writer::detailed`] does the same for objects that need calls of their
+//! own first (tags, attributes), `detail_concurrency` at once. The rows
 //! themselves (base columns, home edge, links) are the cloud-agnostic
 //! [`Row`]s of `crate::writer`.
 
-use cloudtab_schema::ResourceRef;
+use std::future::Future;
 
+use cloudtab_schema::ResourceRef;
+use futures::StreamExt;
+
+use crate::details::in_order;
 use crate::writer::Row;
 
 use super::{Failure, Writer};
@@ -50,6 +56,30 @@ impl Writer<'_> {
     ) -> Result<(), Failure> {
         for item in items {
             if let Some(row) = map(self, item) {
+                self.send(row).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::rows`] for objects that need detail calls: `fetch` asks about
+    /// one object (`None`: it was deleted since it was listed), at most
+    /// `detail_concurrency` at once; `map` makes the row of each answer, in
+    /// the order of `items`, whatever order the answers come in.
+    pub(crate) async fn detailed<'i, T, D, Fut>(
+        &mut self,
+        items: &'i [T],
+        fetch: impl FnMut(&'i T) -> Fut + Send + 'i,
+        mut map: impl FnMut(&Self, D) -> Option<Row> + Send,
+    ) -> Result<(), Failure>
+    where
+        T: Sync,
+        D: Send + 'i,
+        Fut: Future<Output = Result<Option<D>, Failure>> + Send + 'i,
+    {
+        let mut answers = in_order(items, self.concurrency, fetch);
+        while let Some(answer) = answers.next().await {
+            if let Some(row) = answer?.and_then(|d| map(self, d)) {
                 self.send(row).await?;
             }
         }

@@ -8,7 +8,6 @@ use serde_json::json;
 use crate::aws::clients::{api_failure, error_code};
 use crate::aws::convert::{boolean, text, time, variant};
 use crate::aws::{Failure, Writer};
-use crate::details::in_order;
 use crate::writer::Row;
 
 pub(crate) async fn extract(
@@ -19,12 +18,12 @@ pub(crate) async fn extract(
         "dynamodb:ListTables",
         c.list_tables().limit(100).into_paginator().send(),
         |page| {
-            let mut tables = in_order(page.table_names(), w.concurrency, |name| details(c, name));
-            while let Some(answer) = futures::StreamExt::next(&mut tables).await {
-                if let Some((name, t, tags)) = answer? {
-                    w.send(row(w, name, &t, tags)).await?;
-                }
-            }
+            w.detailed(
+                page.table_names(),
+                |name| details(c, name),
+                |w, (name, t, tags)| Some(row(w, name, &t, tags)),
+            )
+            .await?;
         }
     );
     Ok(())

@@ -47,25 +47,26 @@ pub(crate) async fn extract(c: &Client, w: &mut Writer<'_>) -> Result<(), Failur
             .into_paginator()
             .send(),
         |page| {
-            let mut groups = in_order(page.target_groups(), w.concurrency, |g| async move {
-                let Some(arn) = g.target_group_arn() else {
-                    return Ok(None);
-                };
-                match c
-                    .describe_target_health()
-                    .target_group_arn(arn)
-                    .send()
-                    .await
-                {
-                    Ok(health) => Ok(Some((g, health))),
-                    Err(e) => Err(api_failure("elasticloadbalancing:DescribeTargetHealth", &e)),
-                }
-            });
-            while let Some(answer) = groups.next().await {
-                if let Some(row) = answer?.and_then(|(g, h)| target_group::row(w, g, &h)) {
-                    w.send(row).await?;
-                }
-            }
+            let map = |w: &Writer<'_>, (g, h)| target_group::row(w, g, &h);
+            w.detailed(
+                page.target_groups(),
+                |g| async move {
+                    let Some(arn) = g.target_group_arn() else {
+                        return Ok(None);
+                    };
+                    match c
+                        .describe_target_health()
+                        .target_group_arn(arn)
+                        .send()
+                        .await
+                    {
+                        Ok(health) => Ok(Some((g, health))),
+                        Err(e) => Err(api_failure("elasticloadbalancing:DescribeTargetHealth", &e)),
+                    }
+                },
+                map,
+            )
+            .await?;
         }
     );
     Ok(())

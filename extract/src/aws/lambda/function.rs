@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::aws::clients::{api_failure, error_code};
 use crate::aws::convert::{map_tags, mib_bytes, role_name, text, variant};
 use crate::aws::{Failure, Writer};
-use crate::details::in_order;
 use crate::writer::Row;
 
 pub(crate) async fn extract(c: &aws_sdk_lambda::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -17,22 +16,22 @@ pub(crate) async fn extract(c: &aws_sdk_lambda::Client, w: &mut Writer<'_>) -> R
         "lambda:ListFunctions",
         c.list_functions().max_items(50).into_paginator().send(),
         |page| {
-            let mut functions = in_order(page.functions(), w.concurrency, |f| async move {
-                let Some(arn) = f.function_arn() else {
-                    return Ok(Some((f, Tags::default())));
-                };
-                match c.list_tags().resource(arn).send().await {
-                    Ok(o) => Ok(Some((f, map_tags(o.tags())))),
-                    // Deleted since it was listed.
-                    Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
-                    Err(e) => Err(api_failure("lambda:ListTags", &e)),
-                }
-            });
-            while let Some(answer) = futures::StreamExt::next(&mut functions).await {
-                if let Some(row) = answer?.and_then(|(f, tags)| row(w, f, tags)) {
-                    w.send(row).await?;
-                }
-            }
+            w.detailed(
+                page.functions(),
+                |f| async move {
+                    let Some(arn) = f.function_arn() else {
+                        return Ok(Some((f, Tags::default())));
+                    };
+                    match c.list_tags().resource(arn).send().await {
+                        Ok(o) => Ok(Some((f, map_tags(o.tags())))),
+                        // Deleted since it was listed.
+                        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+                        Err(e) => Err(api_failure("lambda:ListTags", &e)),
+                    }
+                },
+                |w, (f, tags)| row(w, f, tags),
+            )
+            .await?;
         }
     );
     Ok(())

@@ -8,7 +8,6 @@ use super::*;
 use crate::aws::clients::{api_failure, error_code};
 use crate::aws::convert::tags;
 use crate::aws::{Failure, Writer};
-use crate::details::in_order;
 
 /// Most records a page of the RDS describe calls may hold.
 const PAGE: i32 = 100;
@@ -21,25 +20,26 @@ pub(crate) async fn extract(c: &aws_sdk_rds::Client, w: &mut Writer<'_>) -> Resu
             .into_paginator()
             .send(),
         |page| {
-            let mut groups = in_order(page.db_subnet_groups(), w.concurrency, |g| async move {
-                let Some(arn) = g.db_subnet_group_arn() else {
-                    return Ok(Some((g, Default::default())));
-                };
-                match c.list_tags_for_resource().resource_name(arn).send().await {
-                    Ok(o) => Ok(Some((
-                        g,
-                        tags(o.tag_list().iter().map(|t| (t.key(), t.value()))).0,
-                    ))),
-                    // Deleted between the two calls.
-                    Err(e) if error_code(&e) == Some("DBSubnetGroupNotFoundFault") => Ok(None),
-                    Err(e) => Err(api_failure("rds:ListTagsForResource", &e)),
-                }
-            });
-            while let Some(answer) = futures::StreamExt::next(&mut groups).await {
-                if let Some(row) = answer?.and_then(|(g, t)| subnet_group::row(w, g, t)) {
-                    w.send(row).await?;
-                }
-            }
+            let map = |w: &Writer<'_>, (g, t)| subnet_group::row(w, g, t);
+            w.detailed(
+                page.db_subnet_groups(),
+                |g| async move {
+                    let Some(arn) = g.db_subnet_group_arn() else {
+                        return Ok(Some((g, Default::default())));
+                    };
+                    match c.list_tags_for_resource().resource_name(arn).send().await {
+                        Ok(o) => Ok(Some((
+                            g,
+                            tags(o.tag_list().iter().map(|t| (t.key(), t.value()))).0,
+                        ))),
+                        // Deleted between the two calls.
+                        Err(e) if error_code(&e) == Some("DBSubnetGroupNotFoundFault") => Ok(None),
+                        Err(e) => Err(api_failure("rds:ListTagsForResource", &e)),
+                    }
+                },
+                map,
+            )
+            .await?;
         }
     );
     kind!(

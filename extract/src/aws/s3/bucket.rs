@@ -10,7 +10,6 @@ use super::details::{bucket, client, Bucket};
 use crate::aws::clients::ScopeCtx;
 use crate::aws::convert::{tags, time};
 use crate::aws::{Failure, Writer};
-use crate::details::in_order;
 use crate::writer::Row;
 
 pub(crate) async fn extract(c: &ScopeCtx, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -23,12 +22,12 @@ pub(crate) async fn extract(c: &ScopeCtx, w: &mut Writer<'_>) -> Result<(), Fail
             .into_paginator()
             .send(),
         |page| {
-            let mut buckets = in_order(page.buckets(), w.concurrency, |b| bucket(c, &global, b));
-            while let Some(answer) = futures::StreamExt::next(&mut buckets).await {
-                if let Some(d) = answer? {
-                    w.send(row(w, d)).await?;
-                }
-            }
+            w.detailed(
+                page.buckets(),
+                |b| bucket(c, &global, b),
+                |w, d| Some(row(w, d)),
+            )
+            .await?;
         }
     );
     Ok(())

@@ -9,7 +9,6 @@ use cloudtab_schema::Value;
 use crate::aws::clients::{api_failure, error_code};
 use crate::aws::convert::{epoch_seconds_text, json_text, map_tags, text};
 use crate::aws::{Failure, Writer};
-use crate::details::in_order;
 use crate::writer::Row;
 
 pub(crate) async fn extract(c: &aws_sdk_sqs::Client, w: &mut Writer<'_>) -> Result<(), Failure> {
@@ -17,12 +16,12 @@ pub(crate) async fn extract(c: &aws_sdk_sqs::Client, w: &mut Writer<'_>) -> Resu
         "sqs:ListQueues",
         c.list_queues().max_results(1000).into_paginator().send(),
         |page| {
-            let mut queues = in_order(page.queue_urls(), w.concurrency, |url| details(c, url));
-            while let Some(answer) = futures::StreamExt::next(&mut queues).await {
-                if let Some((url, attrs, tags)) = answer? {
-                    w.send(row(w, url, &attrs, tags)).await?;
-                }
-            }
+            w.detailed(
+                page.queue_urls(),
+                |url| details(c, url),
+                |w, (url, attrs, tags)| Some(row(w, url, &attrs, tags)),
+            )
+            .await?;
         }
     );
     Ok(())
