@@ -1,5 +1,5 @@
 //! Hardening (issue #12) with the real binary: `query` only reads, and
-//! follows manifests only inside their root.
+//! follows manifests only inside their root, past a damaged one.
 
 mod common;
 
@@ -72,6 +72,43 @@ fn a_manifest_pointing_outside_its_root_is_refused() {
             "{bad}: {err}"
         );
     }
+}
+
+#[test]
+fn a_damaged_newest_manifest_falls_back_to_the_run_before_it() {
+    let dir = TempDir::new().unwrap();
+    let runs = || {
+        let mut ids: Vec<String> = std::fs::read_dir(dir.path().join("_manifests"))
+            .unwrap()
+            .filter_map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".json")
+                    .map(str::to_string)
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    sync(dir.path(), &["--scale", "1"], 0);
+    sync(dir.path(), &["--scale", "1"], 0);
+    let ids = runs();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let newest = dir.path().join(format!("_manifests/{}.json", ids[1]));
+    std::fs::write(&newest, b"{ truncated").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let sql = "SELECT DISTINCT _run_id AS r FROM aws_account";
+    let (code, out, err) = outcome(&run(&["query", "--data", d, "--format", "csv", sql]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), format!("r\n{}", ids[0]), "{err}");
+    assert!(
+        err.contains("is not valid") && err.contains(&ids[1]),
+        "{err}"
+    );
+    // The next sync carries from, and keeps, what it can read.
+    sync(dir.path(), &["--scale", "1"], 0);
+    assert_eq!(runs().len(), 3);
 }
 
 #[test]

@@ -80,25 +80,92 @@ pub async fn committed_runs(store: &dyn ObjectStore) -> Result<Vec<String>, Sink
 
 /// The manifest of a committed run.
 pub async fn read_manifest(store: &dyn ObjectStore, run_id: &str) -> Result<Manifest, SinkError> {
+    match checked_manifest(store, run_id, false).await? {
+        Ok(m) => Ok(m),
+        Err(damage) => Err(SinkError::Other(format!(
+            "{damage}; delete it to fall back to the previous run"
+        ))),
+    }
+}
+
+/// The manifest of a committed run, or why it cannot be used: it vanished,
+/// is not a manifest, or (with `files`) lists a file that is missing.
+/// Errors of the store itself (network, permissions) and manifests of a
+/// newer cloudtab are errors, not damage: skipping those would quietly
+/// serve an older snapshot.
+pub(crate) async fn checked_manifest(
+    store: &dyn ObjectStore,
+    run_id: &str,
+    files: bool,
+) -> Result<Result<Manifest, String>, SinkError> {
     let path = manifest_path(run_id);
-    let bytes = store
-        .get(&path)
-        .await
-        .map_err(|source| SinkError::Store {
-            what: format!("failed to read manifest `{path}`"),
-            source,
-        })?
-        .bytes()
-        .await
-        .map_err(|source| SinkError::Store {
-            what: format!("failed to read manifest `{path}`"),
-            source,
-        })?;
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-        SinkError::Other(format!(
-            "manifest `{path}` is not valid: {e}; delete it to fall back to the previous run"
-        ))
-    })?;
+    let read_error = |source| SinkError::Store {
+        what: format!("failed to read manifest `{path}`"),
+        source,
+    };
+    let bytes = match store.get(&path).await {
+        Ok(got) => got.bytes().await.map_err(read_error)?,
+        Err(object_store::Error::NotFound { .. }) => {
+            return Ok(Err(format!("manifest `{path}` is gone")))
+        }
+        Err(e) => return Err(read_error(e)),
+    };
+    let m: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(format!("manifest `{path}` is not valid: {e}"))),
+    };
+    let m = check_version(&path, m)?;
+    for (name, table) in &m.tables {
+        for f in &table.files {
+            check_manifest_path(&f.path).map_err(|why| {
+                SinkError::Other(format!(
+                    "manifest `{path}` lists file `{}` of table `{name}`, which {why}; refusing to follow it (a manifest only names files under its root)",
+                    f.path
+                ))
+            })?;
+        }
+    }
+    if files {
+        for f in m.tables.values().flat_map(|t| &t.files) {
+            match store.head(&Path::from(f.path.as_str())).await {
+                Ok(_) => {}
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Ok(Err(format!(
+                        "manifest `{path}` lists `{}`, which is missing",
+                        f.path
+                    )))
+                }
+                Err(source) => {
+                    return Err(SinkError::Store {
+                        what: format!("failed to look up `{}`", f.path),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+    Ok(Ok(m))
+}
+
+/// A manifest names files relative to its root: no absolute path, no `..`,
+/// nothing that could reach outside the root.
+pub(crate) fn check_manifest_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("is empty");
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') {
+        return Err("is absolute");
+    }
+    if path
+        .split(['/', '\\'])
+        .any(|c| c == ".." || c == "." || c.is_empty())
+    {
+        return Err("leaves the root (`..`, `.` or an empty component)");
+    }
+    Ok(())
+}
+
+fn check_version(path: &Path, m: Manifest) -> Result<Manifest, SinkError> {
     if m.format_version != FORMAT_VERSION {
         return Err(SinkError::Other(format!(
             "manifest `{path}` has format version {}, this cloudtab reads version {FORMAT_VERSION}; upgrade cloudtab",
@@ -108,10 +175,30 @@ pub async fn read_manifest(store: &dyn ObjectStore, run_id: &str) -> Result<Mani
     Ok(m)
 }
 
-/// The manifest of the newest committed run, if any.
+/// The manifest of the newest committed run that can be read and whose
+/// files are all there, if any. A damaged one (not a manifest, or listing
+/// a missing file) is skipped with a warning: `query`, carry-forward and
+/// pruning use the newest readable run instead of failing on it.
 pub async fn latest_manifest(store: &dyn ObjectStore) -> Result<Option<Manifest>, SinkError> {
-    match committed_runs(store).await?.last() {
-        Some(id) => read_manifest(store, id).await.map(Some),
-        None => Ok(None),
+    for id in committed_runs(store).await?.iter().rev() {
+        if let Some(m) = readable_manifest(store, id).await? {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+/// The manifest of run `id` when it is readable and complete; `None`,
+/// with a warning, when it is damaged.
+pub async fn readable_manifest(
+    store: &dyn ObjectStore,
+    id: &str,
+) -> Result<Option<Manifest>, SinkError> {
+    match checked_manifest(store, id, true).await? {
+        Ok(m) => Ok(Some(m)),
+        Err(damage) => {
+            tracing::warn!(run_id = id, "{damage}: skipped, the previous run is used");
+            Ok(None)
+        }
     }
 }

@@ -36,7 +36,8 @@ mod sink;
 pub use config::ParquetSinkConfig;
 pub use lock::LOCK_FILE;
 pub use manifest::{
-    committed_runs, latest_manifest, read_manifest, FileEntry, Manifest, TableEntry, MANIFEST_DIR,
+    committed_runs, latest_manifest, read_manifest, readable_manifest, FileEntry, Manifest,
+    TableEntry, MANIFEST_DIR,
 };
 pub use sink::ParquetSink;
 

@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 use super::config::ParquetSinkConfig;
 use super::lock::{remove_leftovers, RootLock};
 use super::manifest::{
-    committed_runs, latest_manifest, manifest_path, read_manifest, FileEntry, Manifest, TableEntry,
-    FORMAT_VERSION, MANIFEST_DIR,
+    checked_manifest, committed_runs, latest_manifest, manifest_path, readable_manifest, FileEntry,
+    Manifest, TableEntry, FORMAT_VERSION, MANIFEST_DIR,
 };
 use crate::sink::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction};
 
@@ -415,27 +415,46 @@ impl ParquetTxn {
         }
     }
 
-    /// Deletes runs beyond `keep` and leftovers of killed runs older than
-    /// the oldest kept run.
+    /// Keeps the newest `keep` readable runs (and any damaged manifest
+    /// newer than the oldest of them); deletes the runs before them and
+    /// leftovers of killed runs older than the oldest kept run.
     async fn prune(&mut self, keep: usize) -> Result<(), SinkError> {
-        let runs = committed_runs(self.store.as_ref()).await?;
-        if runs.len() <= keep {
+        let store = self.store.as_ref();
+        let runs = committed_runs(store).await?;
+        let (mut readable, mut cut) = (0, runs.len());
+        for (i, id) in runs.iter().enumerate().rev() {
+            if readable == keep {
+                break;
+            }
+            cut = i;
+            if readable_manifest(store, id).await?.is_some() {
+                readable += 1;
+            }
+        }
+        if readable < keep {
             return Ok(());
         }
-        let (old, kept) = runs.split_at(runs.len() - keep);
+        let (old, kept) = runs.split_at(cut);
         let oldest_kept = kept.first().cloned().unwrap_or_default();
         for id in old {
-            let m = read_manifest(self.store.as_ref(), id).await?;
+            let files = match checked_manifest(store, id, false).await? {
+                Ok(m) => m.tables.into_values().flat_map(|t| t.files).collect(),
+                Err(damage) => {
+                    // Its run directory goes with the leftovers below.
+                    tracing::warn!(run_id = %id, "{damage}: deleted with its run");
+                    Vec::new()
+                }
+            };
             // Manifest first: from here on no reader follows the run.
-            self.store
+            store
                 .delete(&manifest_path(id))
                 .await
                 .map_err(|source| SinkError::Store {
                     what: format!("failed to delete manifest of run `{id}`"),
                     source,
                 })?;
-            for f in m.tables.values().flat_map(|t| &t.files) {
-                let _ = self.store.delete(&Path::from(f.path.as_str())).await;
+            for f in files {
+                let _ = store.delete(&Path::from(f.path.as_str())).await;
             }
         }
         let kept: BTreeSet<&String> = kept.iter().collect();

@@ -372,3 +372,57 @@ async fn dictionaries_and_statistics_per_column() {
         Some((&b"eu-west-1"[..], &b"us-east-1"[..]))
     );
 }
+
+#[tokio::test]
+async fn a_damaged_manifest_is_skipped_by_readers_carry_forward_and_pruning() {
+    let dir = TempDir::new().unwrap();
+    let cfg = ParquetSinkConfig {
+        keep_runs: Some(2),
+        ..ParquetSinkConfig::for_url(dir.path().to_str().unwrap())
+    };
+    let s = ParquetSink::build(cfg).unwrap();
+    let store = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    let def = cloudtab_schema::Registry::builtin().get("_issues").unwrap();
+    let commit = |id: &'static str| {
+        let s = &s;
+        async move {
+            let info = crate::RunInfo {
+                run_id: id.into(),
+                started_at: chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 2, 3, 4, 5)
+                    .unwrap(),
+                tables: vec![(def, cloudtab_flatten::arrow_schema(def))],
+            };
+            let mut t = s.begin(&info).await.unwrap();
+            t.write(def, conformance::issues_batch(id, &["x"]))
+                .await
+                .unwrap();
+            t.commit().await.unwrap();
+        }
+    };
+    let latest = || async { latest_manifest(&store).await.unwrap().unwrap().run_id };
+    commit("r1").await;
+    commit("r2").await;
+    // Not a manifest: the run before it is the snapshot.
+    std::fs::write(dir.path().join("_manifests/r2.json"), b"{\"format_ver").unwrap();
+    assert_eq!(latest().await, "r1");
+    commit("r3").await;
+    assert_eq!(latest().await, "r3");
+    // A manifest listing a file that is gone: skipped too.
+    let m = read_manifest(&store, "r3").await.unwrap();
+    std::fs::remove_file(dir.path().join(&m.tables["_issues"].files[0].path)).unwrap();
+    assert_eq!(latest().await, "r1");
+    // Pruning keeps two readable runs (r1 and r4, the damaged ones
+    // between them stay), then two newer ones and deletes the rest.
+    commit("r4").await;
+    assert_eq!(
+        committed_runs(&store).await.unwrap(),
+        vec!["r1", "r2", "r3", "r4"]
+    );
+    commit("r5").await;
+    assert_eq!(committed_runs(&store).await.unwrap(), vec!["r4", "r5"]);
+    let files = walk(dir.path());
+    for gone in ["run_id=r1", "run_id=r2", "run_id=r3"] {
+        assert!(!files.iter().any(|f| f.contains(gone)), "{gone}: {files:?}");
+    }
+    assert_eq!(latest().await, "r5");
+}
