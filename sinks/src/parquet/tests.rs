@@ -420,6 +420,13 @@ async fn a_damaged_manifest_is_skipped_by_readers_carry_forward_and_pruning() {
     );
     commit("r5").await;
     assert_eq!(committed_runs(&store).await.unwrap(), vec!["r4", "r5"]);
+    // Every file a kept manifest lists is still there.
+    for id in ["r4", "r5"] {
+        assert!(
+            readable_manifest(&store, id).await.unwrap().is_some(),
+            "{id}"
+        );
+    }
     let files = walk(dir.path());
     for gone in ["run_id=r1", "run_id=r2", "run_id=r3"] {
         assert!(!files.iter().any(|f| f.contains(gone)), "{gone}: {files:?}");
