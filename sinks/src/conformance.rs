@@ -21,7 +21,10 @@ use crate::{RunInfo, Sink};
 #[async_trait]
 pub trait SnapshotReader: Send + Sync {
     /// Values of one text column of `table` in the current snapshot
-    /// (`None` for SQL NULL); `None` when the table does not exist.
+    /// (`None` for SQL NULL); `None` when the table does not exist. Every
+    /// column of a table comes in the same row order (the checks pair
+    /// columns row by row): a reader over an engine whose scan order varies
+    /// sorts the rows by their whole content.
     async fn text_column(&self, table: &str, column: &str) -> Option<Vec<Option<String>>>;
 }
 
