@@ -423,16 +423,6 @@ impl<'a> ScopeWriter<'a> {
         Ok(me)
     }
 
-    /// Sends an edge.
-    pub async fn edge(
-        &mut self,
-        from: &ResourceRef,
-        to: &ResourceRef,
-        t: EdgeType,
-    ) -> Result<(), PipelineClosed> {
-        self.out.edge(from, to, t).await
-    }
-
     /// Sends an `_issues` row: something read that could not be stored as
     /// it came.
     pub async fn issue(&mut self, issue: Issue) -> Result<(), PipelineClosed> {

@@ -40,26 +40,21 @@ pub(crate) struct Service {
 /// builds a client per bucket region; the account scope needs none).
 macro_rules! service {
     ($name:literal, $reach:ident, ctx, $f:path) => {
-        Service {
-            name: $name,
-            global: reach!($reach),
-            always: false,
-            extract: {
-                fn run<'a>(ctx: &'a ScopeCtx, w: &'a mut Writer<'_>) -> ScopeFuture<'a> {
-                    Box::pin($f(ctx, w))
-                }
-                run
-            },
-        }
+        service!(@entry $name, $reach, |ctx, w| $f(ctx, w))
     };
     ($name:literal, $reach:ident, $krate:ident, $f:path) => {
+        service!(@entry $name, $reach, |ctx, w| async move {
+            $f(&sdk_client!(ctx, $krate), w).await
+        })
+    };
+    (@entry $name:literal, $reach:ident, |$ctx:ident, $w:ident| $body:expr) => {
         Service {
             name: $name,
             global: reach!($reach),
             always: false,
             extract: {
-                fn run<'a>(ctx: &'a ScopeCtx, w: &'a mut Writer<'_>) -> ScopeFuture<'a> {
-                    Box::pin(async move { $f(&sdk_client!(ctx, $krate), w).await })
+                fn run<'a>($ctx: &'a ScopeCtx, $w: &'a mut Writer<'_>) -> ScopeFuture<'a> {
+                    Box::pin($body)
                 }
                 run
             },

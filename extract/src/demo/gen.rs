@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use cloudtab_schema::{Edge, EdgeType, Item, ResourceRef, Tags, Value};
+use cloudtab_schema::{Item, ResourceRef, Tags, Value};
 use serde_json::json;
 
 use super::rng::{mix, Rng};
@@ -225,20 +225,6 @@ impl Gen<'_> {
             (self.emit)(Item::Edge(e));
         }
         me
-    }
-
-    fn edge(&mut self, from: &ResourceRef, to: &ResourceRef, t: EdgeType) {
-        (self.emit)(Item::Edge(Edge {
-            from: *from,
-            to: *to,
-            edge_type: t,
-        }));
-    }
-
-    /// `default` and `delete` edges from a container to what it contains.
-    fn contains(&mut self, from: &ResourceRef, to: &ResourceRef) {
-        self.edge(from, to, EdgeType::Default);
-        self.edge(from, to, EdgeType::Delete);
     }
 
     /// A creation time within the last three years, in seconds.
@@ -598,8 +584,8 @@ impl Gen<'_> {
                 ];
                 let zone = sn.zone.clone().unwrap_or_default();
                 let subnet_id = sn.id.clone();
+                sn.within([vr]);
                 let sr = self.send(sn);
-                self.contains(&vr, &sr);
                 subnets.push((sr, zone, subnet_id));
             }
             for k in 0..3 {
@@ -635,8 +621,8 @@ impl Gen<'_> {
                     ),
                 ];
                 let sg_id = sg.id.clone();
+                sg.within([vr]);
                 let gr = self.send(sg);
-                self.contains(&vr, &gr);
                 sgs.push((gr, sg_id));
             }
         }
@@ -753,24 +739,18 @@ impl Gen<'_> {
                     ("block_device_mappings", Value::json(json!(mappings))),
                 ];
             let inst_id = inst.id.clone();
-            let ir = self.send(inst);
-            self.contains(&subnet, &ir);
-            for (g, _) in &my_sgs {
-                self.contains(g, &ir);
-            }
+            inst.within([subnet]).within(my_sgs.iter().map(|(g, _)| *g));
             if let Some(k) = profile {
-                let role = self.reference("aws_iam_role", &global, &role_id(self.account, k));
-                self.edge(&role, &ir, EdgeType::Default);
+                inst.from([self.reference("aws_iam_role", &global, &role_id(self.account, k))]);
             }
+            let ir = self.send(inst);
             for (vid, size_gib, when) in [
                 (Some(root), 8 + 8 * self.rng.below(8), launched),
                 (data, 100 * (1 + self.rng.below(10)), launched + 60),
             ] {
                 let Some(vid) = vid else { continue };
                 let att = json!([{"InstanceId": inst_id, "State": "attached", "AttachTime": iso_z(when, true), "DeleteOnTermination": when == launched}]);
-                let vr = self.volume(&region, vid.clone(), &zone, size_gib, when, "in-use", att);
-                self.edge(&ir, &vr, EdgeType::Default);
-                self.edge(&vr, &ir, EdgeType::Delete);
+                let vr = self.volume(&region, vid.clone(), &zone, size_gib, when, Some(ir), att);
                 volumes.push((vr, size_gib as i64, vid));
             }
         }
@@ -782,15 +762,7 @@ impl Gen<'_> {
                 .clone();
             let when = self.created();
             let size = 50 * (1 + self.rng.below(20));
-            let vr = self.volume(
-                &region,
-                vid.clone(),
-                &zone,
-                size,
-                when,
-                "available",
-                json!([]),
-            );
+            let vr = self.volume(&region, vid.clone(), &zone, size, when, None, json!([]));
             volumes.push((vr, size as i64, vid));
         }
         let n_snap = split(12 * account_units, regions, region_index);
@@ -834,10 +806,8 @@ impl Gen<'_> {
                 ),
                 ("storage_tier", "standard".into()),
             ];
-            let sr = self.send(s);
-            if let Some((v, _, _)) = source {
-                self.edge(&v, &sr, EdgeType::Default);
-            }
+            s.from(source.map(|(v, _, _)| v));
+            self.send(s);
         }
         self.pages(n_vpc);
         self.pages(n_vpc * 3);
@@ -847,6 +817,7 @@ impl Gen<'_> {
         self.pages(n_snap);
     }
 
+    /// A volume, `in-use` by `instance` or `available`.
     #[allow(clippy::too_many_arguments)]
     fn volume(
         &mut self,
@@ -855,9 +826,14 @@ impl Gen<'_> {
         zone: &str,
         size_gib: u64,
         when: i64,
-        state: &str,
+        instance: Option<ResourceRef>,
         attachments: serde_json::Value,
     ) -> ResourceRef {
+        let state = if instance.is_some() {
+            "in-use"
+        } else {
+            "available"
+        };
         let acct = self.account.id.clone();
         let mut v = self.row("aws_ec2_volume", region, id);
         v.arn = Some(format!("arn:aws:ec2:{region}:{acct}:volume/{}", v.id));
@@ -892,6 +868,8 @@ impl Gen<'_> {
             ("multi_attach_enabled", Value::Bool(false)),
             ("attachments", Value::json(attachments)),
         ];
+        // The instance must go (or detach it) before the volume.
+        v.used_by(instance);
         self.send(v)
     }
 }
