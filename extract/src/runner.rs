@@ -115,3 +115,58 @@ pub async fn run_scopes(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::extractor::ExtractError;
+    use crate::scope::{ScopeError, ScopeStats};
+
+    /// Notes the clock each of its scopes was given.
+    #[derive(Default)]
+    struct Clocks(Mutex<Vec<DateTime<Utc>>>);
+
+    #[async_trait]
+    impl Extractor for Clocks {
+        fn name(&self) -> &'static str {
+            "clocks"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            Vec::new()
+        }
+        async fn scopes(&self) -> Result<Vec<Scope>, ExtractError> {
+            Ok(Vec::new())
+        }
+        async fn extract(&self, _: &Scope, out: &mut Emitter) -> Result<ScopeStats, ScopeError> {
+            self.0.lock().unwrap().push(out.clock());
+            Ok(ScopeStats::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_scope_of_a_run_gets_the_run_s_clock() {
+        let started = DateTime::<Utc>::from_timestamp(1_800_000_000, 123_000).unwrap();
+        let clocks = Arc::new(Clocks::default());
+        let scope = |region: &str| Scope {
+            cloud: "aws",
+            account_id: Arc::from("1"),
+            account_name: None,
+            region: Arc::from(region),
+            service: "ec2",
+        };
+        let work: Vec<(Arc<dyn Extractor>, Scope)> = ["a", "b", "c"]
+            .into_iter()
+            .map(|r| (clocks.clone() as Arc<dyn Extractor>, scope(r)))
+            .collect();
+        let (tx, mut rx) = mpsc::channel(4);
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let reports = run_scopes(work, 2, tx, Arc::new(NoProgress), started).await;
+        drain.await.unwrap();
+        assert_eq!(reports.len(), 3);
+        assert_eq!(*clocks.0.lock().unwrap(), vec![started; 3]);
+    }
+}
