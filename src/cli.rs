@@ -67,11 +67,13 @@ pub struct SyncArgs {
     /// Demo source: generator seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Destination (default ./cloudtab-data). Parquet: a directory or a
-    /// file:///absolute/path URL. PostgreSQL: postgres://user@host:port/db
+    /// Destination (default ./cloudtab-data). Parquet: a directory, a
+    /// file:///absolute/path URL, or s3://bucket/prefix (region, endpoint
+    /// and credentials options from the config's parquet sink, else the
+    /// AWS credential chain). PostgreSQL: postgres://user@host:port/db
     /// or postgresql://… (password from the URL, PGPASSWORD, or
     /// `password_file` in the config).
-    #[arg(long, value_name = "DIR|file://PATH|postgres://URL")]
+    #[arg(long, value_name = "DIR|file://PATH|s3://BUCKET/PREFIX|postgres://URL")]
     pub sink: Option<String>,
     /// PostgreSQL sink: `force` drops and recreates tables whose columns
     /// were removed or retyped (default `safe`: such a run fails, exit 2).
@@ -114,10 +116,24 @@ pub struct QueryArgs {
     /// resource tables plus `kind`). Functions: `tag(tags, key)` and
     /// `json_get(json, key)`.
     pub sql: String,
-    /// Parquet snapshot to read (the directory or file:// URL a `sync`
-    /// wrote to). `query` reads Parquet snapshots only, not PostgreSQL.
+    /// Parquet snapshot to read (the directory, file:// URL or
+    /// s3://bucket/prefix a `sync` wrote to). `query` reads Parquet
+    /// snapshots only, not PostgreSQL.
     #[arg(long, default_value = "./cloudtab-data")]
     pub data: String,
+    /// S3 only: the bucket's region (default: the profile's, else
+    /// us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// S3 only: endpoint of an S3-compatible store or emulator.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// S3 only: AWS profile to sign with (default: the standard chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// S3 only: role to assume for reading.
+    #[arg(long)]
+    pub role_arn: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
     pub format: QueryFormat,

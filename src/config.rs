@@ -455,10 +455,10 @@ impl SinkConfig {
                 return Ok(SinkConfig::Postgres(p));
             }
         }
-        if dest.contains("://") && !dest.starts_with("file://") {
+        if dest.contains("://") && !dest.starts_with("file://") && !dest.starts_with("s3://") {
             let scheme = dest.split("://").next().unwrap_or("");
             return Err(CliError::usage(format!(
-                "--sink: `{scheme}://` destinations are not supported; use a directory, a file:// URL or a postgres:// URL"
+                "--sink: `{scheme}://` destinations are not supported; use a directory, a file:// URL, s3://bucket/prefix or a postgres:// URL"
             )));
         }
         let base = file
@@ -468,10 +468,15 @@ impl SinkConfig {
                 _ => None,
             })
             .unwrap_or_default();
-        Ok(SinkConfig::Parquet(ParquetSinkConfig {
+        let mut p = ParquetSinkConfig {
             url: dest.to_string(),
             ..base
-        }))
+        };
+        if !dest.starts_with("s3://") {
+            // The file's S3 options do not apply to a local directory.
+            (p.region, p.endpoint_url, p.profile, p.role_arn) = (None, None, None, None);
+        }
+        Ok(SinkConfig::Parquet(p))
     }
 }
 
@@ -736,7 +741,7 @@ impl Config {
             .iter()
             .map(|s| match s {
                 SinkConfig::Parquet(p) => {
-                    serde_json::json!({"type": "parquet", "url": p.url, "keep_runs": p.keep_runs})
+                    serde_json::json!({"type": "parquet", "url": p.url, "keep_runs": p.keep_runs, "region": p.region, "endpoint_url": p.endpoint_url, "profile": p.profile, "role_arn": p.role_arn})
                 }
                 #[cfg(feature = "postgres")]
                 SinkConfig::Postgres(p) => serde_json::json!({

@@ -48,7 +48,42 @@ impl CliError {
 }
 
 impl fmt::Display for CliError {
+    /// The error and its causes, `: `-separated; a cause whose text the
+    /// message already holds (many errors print their source in their own
+    /// message) is not repeated.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", self.error)
+        let mut text = String::new();
+        for cause in self.error.chain() {
+            let part = cause.to_string();
+            if text.contains(&part) {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        f.write_str(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner detail")]
+    struct Inner;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let e = CliError::failure(anyhow::Error::new(Outer(Inner)).context("while syncing"));
+        assert_eq!(e.to_string(), "while syncing: outer: inner detail");
+        let e = CliError::failure(anyhow::Error::new(Inner).context("while syncing"));
+        assert_eq!(e.to_string(), "while syncing: inner detail");
     }
 }

@@ -160,7 +160,7 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(exit::OK)
         }
         Command::Query(a) => {
-            query::run(&a.data, &a.sql, a.format).await?;
+            query::run(&a).await?;
             Ok(exit::OK)
         }
         Command::Sync(a) => sync(a, cli.log_format).await,

@@ -163,30 +163,28 @@ fn build_extractors(config: &Config) -> Vec<Arc<dyn Extractor>> {
         .collect()
 }
 
-fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
-    config
-        .sinks
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            match s {
-                SinkConfig::Parquet(p) => {
-                    ParquetSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
-                }
-                #[cfg(feature = "postgres")]
-                SinkConfig::Postgres(p) => {
-                    PostgresSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
-                }
+async fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
+    let mut sinks = Vec::new();
+    for (i, s) in config.sinks.iter().enumerate() {
+        let sink = match s {
+            SinkConfig::Parquet(p) => ParquetSink::open(p.clone())
+                .await
+                .map(|s| Box::new(s) as Box<dyn Sink>),
+            #[cfg(feature = "postgres")]
+            SinkConfig::Postgres(p) => {
+                PostgresSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
             }
-            .map_err(|e| {
-                if e.is_config() {
-                    CliError::usage(format!("sinks[{i}].{e}"))
-                } else {
-                    CliError::failure(e)
-                }
-            })
-        })
-        .collect()
+        }
+        .map_err(|e| {
+            if e.is_config() {
+                CliError::usage(format!("sinks[{i}].{e}"))
+            } else {
+                CliError::failure(e)
+            }
+        })?;
+        sinks.push(sink);
+    }
+    Ok(sinks)
 }
 
 /// Runs one sync. `progress` hears about scopes as they run; `stop` says
@@ -200,7 +198,7 @@ pub async fn sync(
     let clock = Instant::now();
     let registry = Registry::builtin();
     let extractors = build_extractors(config);
-    let sinks = build_sinks(config)?;
+    let sinks = build_sinks(config).await?;
     for s in &sinks {
         unless_stopped(stop, s.healthcheck())
             .await

@@ -4,7 +4,7 @@
 //! being written (or was killed) is never seen.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,7 +13,7 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use cloudtab_schema::Registry;
 use cloudtab_sinks::ddl::quote_ident;
-use cloudtab_sinks::parquet::{latest_manifest, Manifest, ParquetSinkConfig};
+use cloudtab_sinks::parquet::{latest_manifest, Location, Manifest, ParquetSinkConfig};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -22,37 +22,46 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
 
-use crate::cli::QueryFormat;
+use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::CliError;
 
-/// Opens the newest snapshot under `data` as a DataFusion session.
-pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), CliError> {
-    let dir = ParquetSinkConfig::for_url(data)
-        .local_path()
-        .map_err(|e| CliError::usage(format!("--data: {e}")))?;
-    if !dir.is_dir() {
-        return Err(CliError::failure(anyhow::anyhow!(
-            "no snapshot at `{}`: the directory does not exist; run `cloudtab sync --sink {}` first",
-            dir.display(),
-            data
-        )));
-    }
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("cannot open `{}`", dir.display()))
-        .map_err(CliError::failure)?;
-    let store = LocalFileSystem::new_with_prefix(&dir).map_err(CliError::failure)?;
-    let manifest = latest_manifest(&store)
-        .await
-        .map_err(CliError::failure)?
-        .ok_or_else(|| {
-            CliError::failure(anyhow::anyhow!(
-                "no committed snapshot in `{}`; run `cloudtab sync` first",
-                dir.display()
-            ))
-        })?;
+/// Where a snapshot is read from, and the files' URLs as DataFusion
+/// takes them.
+enum Root {
+    /// A local directory (canonical).
+    Local(PathBuf),
+    /// `s3://bucket/prefix/`.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
+    S3(String),
+}
 
+impl Root {
+    /// A file of the snapshot: an absolute local path (DataFusion
+    /// percent-encodes it, so spaces and other characters are fine), or
+    /// an s3:// URL.
+    fn file_url(&self, rel: &str) -> String {
+        match self {
+            Root::Local(dir) => dir.join(rel).to_string_lossy().into_owned(),
+            Root::S3(base) => format!("{base}{rel}"),
+        }
+    }
+}
+
+/// Opens the newest snapshot `source.url` names (a directory, a file://
+/// URL, or s3://bucket/prefix with `source`'s credentials options) as a
+/// DataFusion session.
+pub async fn open_snapshot(
+    source: &ParquetSinkConfig,
+) -> Result<(SessionContext, Manifest), CliError> {
+    source
+        .validate()
+        .map_err(|e| CliError::usage(format!("--data: {e}")))?;
+    let data = source.url.as_str();
+    let location = source
+        .location()
+        .map_err(|e| CliError::usage(format!("--data: {e}")))?;
     let mut config = SessionConfig::new();
     config
         .options_mut()
@@ -60,13 +69,65 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
         .parquet
         .schema_force_view_types = false;
     let ctx = SessionContext::new_with_config(config);
+    let (root, store): (Root, Arc<dyn ObjectStore>) = match location {
+        Location::Local(dir) => {
+            if !dir.is_dir() {
+                return Err(CliError::failure(anyhow::anyhow!(
+                    "no snapshot at `{}`: the directory does not exist; run `cloudtab sync --sink {}` first",
+                    dir.display(),
+                    data
+                )));
+            }
+            let dir = dir
+                .canonicalize()
+                .with_context(|| format!("cannot open `{}`", dir.display()))
+                .map_err(CliError::failure)?;
+            let store = LocalFileSystem::new_with_prefix(&dir).map_err(CliError::failure)?;
+            (Root::Local(dir), Arc::new(store))
+        }
+        #[cfg(feature = "s3")]
+        Location::S3 { bucket, prefix } => {
+            let raw = cloudtab_sinks::parquet::s3_store(source, &bucket)
+                .await
+                .map_err(|e| CliError::usage(format!("--data: {e}")))?;
+            let bucket_url = datafusion::execution::object_store::ObjectStoreUrl::parse(format!(
+                "s3://{bucket}"
+            ))
+            .map_err(CliError::failure)?;
+            ctx.register_object_store(bucket_url.as_ref(), raw.clone());
+            if prefix.is_empty() {
+                (Root::S3(format!("s3://{bucket}/")), raw)
+            } else {
+                let rooted = object_store::prefix::PrefixStore::new(raw, prefix.clone());
+                (
+                    Root::S3(format!("s3://{bucket}/{prefix}/")),
+                    Arc::new(rooted),
+                )
+            }
+        }
+        #[cfg(not(feature = "s3"))]
+        Location::S3 { .. } => {
+            return Err(CliError::usage(
+                "--data: this cloudtab was built without S3 support (the `s3` feature)",
+            ))
+        }
+    };
+    let manifest = latest_manifest(store.as_ref())
+        .await
+        .map_err(CliError::failure)?
+        .ok_or_else(|| {
+            CliError::failure(anyhow::anyhow!(
+                "no committed snapshot in `{data}`; run `cloudtab sync --sink {data}` first"
+            ))
+        })?;
+
     register_functions(&ctx);
     // (`latest_manifest` refuses a manifest naming a file outside the root.)
     for (name, table) in &manifest.tables {
         let urls = table
             .files
             .iter()
-            .map(|f| ListingTableUrl::parse(file_url(&dir, &f.path)))
+            .map(|f| ListingTableUrl::parse(root.file_url(&f.path)))
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("bad file path in manifest of run `{}`", manifest.run_id))
             .map_err(CliError::failure)?;
@@ -89,12 +150,6 @@ pub async fn open_snapshot(data: &str) -> Result<(SessionContext, Manifest), Cli
     }
     register_resources_view(&ctx, &manifest).await?;
     Ok((ctx, manifest))
-}
-
-/// A file of the snapshot as DataFusion takes it: an absolute local path
-/// (DataFusion percent-encodes it, so spaces and other characters are fine).
-fn file_url(dir: &Path, rel: &str) -> String {
-    dir.join(rel).to_string_lossy().into_owned()
 }
 
 /// `_resources`: the base columns of every resource table, with `kind`.
@@ -171,8 +226,16 @@ fn read_only() -> SQLOptions {
 }
 
 /// Runs `sql` against the snapshot at `data` and prints the result.
-pub async fn run(data: &str, sql: &str, format: QueryFormat) -> Result<(), CliError> {
-    let (ctx, _) = open_snapshot(data).await?;
+pub async fn run(a: &QueryArgs) -> Result<(), CliError> {
+    let source = ParquetSinkConfig {
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        profile: a.profile.clone(),
+        role_arn: a.role_arn.clone(),
+        ..ParquetSinkConfig::for_url(&a.data)
+    };
+    let (sql, format) = (&a.sql, a.format);
+    let (ctx, _) = open_snapshot(&source).await?;
     let df = ctx
         .sql_with_options(sql, read_only())
         .await

@@ -300,7 +300,8 @@ fn bad_flags_and_config_exit_2_naming_the_problem() {
         "scale",
     );
     bad(&["sync", "--source", "gcp"], "[possible values: demo, aws]");
-    bad(&["sync", "--sink", "s3://bucket/x"], "s3://");
+    bad(&["sync", "--sink", "gs://bucket/x"], "gs://");
+    bad(&["sync", "--sink", "s3://Not_A_Bucket/x"], "bucket name");
     bad(
         &["sync", "--config", "/no/such/file.yaml"],
         "/no/such/file.yaml",

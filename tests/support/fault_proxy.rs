@@ -27,6 +27,10 @@ pub struct Faults {
     /// port mapping registered several times (the emulator keeps one
     /// registration per instance).
     pub extra_ports: Vec<u16>,
+    /// The first request whose request line contains this is forwarded,
+    /// and its answer dropped (the connection closes unanswered): a write
+    /// the server did, which the client cannot know it did.
+    pub drop_answer: Option<String>,
 }
 
 /// A running proxy.
@@ -35,6 +39,8 @@ pub struct FaultProxy {
     stop: Arc<AtomicBool>,
     /// Errors injected so far (retryable ones only).
     pub injected: Arc<AtomicU64>,
+    /// Answers dropped so far (`Faults::drop_answer`).
+    pub dropped: Arc<AtomicU64>,
 }
 
 impl FaultProxy {
@@ -44,7 +50,8 @@ impl FaultProxy {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let injected = Arc::new(AtomicU64::new(0));
-        let (stop2, injected2) = (stop.clone(), injected.clone());
+        let dropped = Arc::new(AtomicU64::new(0));
+        let (stop2, injected2, dropped2) = (stop.clone(), injected.clone(), dropped.clone());
         std::thread::spawn(move || {
             let seen = AtomicU64::new(0);
             for conn in listener.incoming() {
@@ -53,13 +60,14 @@ impl FaultProxy {
                 }
                 let Ok(conn) = conn else { continue };
                 let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
-                let _ = handle(conn, upstream, &faults, n, &injected2);
+                let _ = handle(conn, upstream, &faults, n, &injected2, &dropped2);
             }
         });
         FaultProxy {
             port,
             stop,
             injected,
+            dropped,
         }
     }
 
@@ -142,6 +150,7 @@ fn handle(
     faults: &Faults,
     n: u64,
     injected: &AtomicU64,
+    dropped: &AtomicU64,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut conn)?;
     let (service, region) = scope_of(&head);
@@ -191,6 +200,13 @@ fn handle(
         && String::from_utf8_lossy(&body).contains("Action=DescribeTargetHealth")
     {
         answer = with_extra_ports(&answer, &faults.extra_ports);
+    }
+    let request_line = head.lines().next().unwrap_or("");
+    if let Some(pattern) = &faults.drop_answer {
+        if request_line.contains(pattern.as_str()) && dropped.load(Ordering::Relaxed) == 0 {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
     }
     conn.write_all(&answer)?;
     Ok(())

@@ -9,10 +9,32 @@ use crate::sink::SinkError;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParquetSinkConfig {
-    /// Where to write: a directory path or a `file://` URL. Created if
-    /// missing.
+    /// Where to write: a directory path or a `file://` URL (created if
+    /// missing), or `s3://bucket/prefix` (the bucket must exist).
     #[serde(default = "default_url")]
     pub url: String,
+    /// S3 only: the bucket's region. Default: the AWS profile's region,
+    /// else `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// S3 only: endpoint of an S3-compatible store or emulator
+    /// (`http://127.0.0.1:9000`); requests use path-style addressing.
+    /// Default: AWS's endpoint for the region (or `AWS_ENDPOINT_URL`).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// S3 only: the AWS profile whose credentials sign requests. Default:
+    /// the standard chain (environment, shared files, SSO, container and
+    /// instance metadata), as for the AWS source.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// S3 only: a role to assume (through STS) for writing.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// S3 only: seconds the root's lease lasts without renewal. A run
+    /// renews it every third of this; a run killed without releasing it
+    /// blocks the root this long, then the next run takes it over.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
     /// Committed runs to keep; older runs are deleted after each
     /// successful commit. Left out: every run is kept.
     #[serde(default)]
@@ -27,7 +49,7 @@ pub struct ParquetSinkConfig {
     /// Rows per file before a table's output rolls over to the next part.
     #[serde(default = "default_file_rows")]
     pub file_rows: u64,
-    /// Seconds to wait for another run writing to the same directory
+    /// Seconds to wait for another run writing to the same root
     /// before giving up (exit 1, naming that run). 0 fails at once.
     #[serde(default = "default_lock_wait")]
     pub lock_wait_secs: u64,
@@ -51,6 +73,24 @@ fn default_file_rows() -> u64 {
 fn default_lock_wait() -> u64 {
     300
 }
+fn default_lease() -> u64 {
+    60
+}
+
+/// Where a Parquet root is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local directory.
+    Local(PathBuf),
+    /// A bucket and a key prefix (without slashes at either end; may be
+    /// empty).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The prefix every key starts with.
+        prefix: String,
+    },
+}
 
 impl Default for ParquetSinkConfig {
     fn default() -> Self {
@@ -61,6 +101,11 @@ impl Default for ParquetSinkConfig {
             row_group_bytes: default_row_group_bytes(),
             file_rows: default_file_rows(),
             lock_wait_secs: default_lock_wait(),
+            region: None,
+            endpoint_url: None,
+            profile: None,
+            role_arn: None,
+            lease_secs: default_lease(),
         }
     }
 }
@@ -82,7 +127,35 @@ impl ParquetSinkConfig {
     /// Checks the values without touching the destination; the message
     /// names the offending key.
     pub fn validate(&self) -> Result<(), SinkError> {
-        self.local_path()?;
+        match self.location()? {
+            Location::Local(_) => {
+                let s3_only = [
+                    ("region", self.region.is_some()),
+                    ("endpoint_url", self.endpoint_url.is_some()),
+                    ("profile", self.profile.is_some()),
+                    ("role_arn", self.role_arn.is_some()),
+                ];
+                if let Some((key, _)) = s3_only.iter().find(|(_, set)| *set) {
+                    return Err(SinkError::Config(format!(
+                        "{key}: applies to s3:// urls only; `{}` is a local directory",
+                        self.url
+                    )));
+                }
+            }
+            Location::S3 { .. } => {
+                if !cfg!(feature = "s3") {
+                    return Err(SinkError::Config(
+                        "url: this cloudtab was built without S3 support; build it with the `s3` feature (on by default)".into(),
+                    ));
+                }
+                if self.lease_secs < 3 {
+                    return Err(SinkError::Config(
+                        "lease_secs: must be at least 3 (a run renews its lease every third of it)"
+                            .into(),
+                    ));
+                }
+            }
+        }
         if self.keep_runs == Some(0) {
             return Err(SinkError::Config(
                 "keep_runs: must be at least 1 (leave it out to keep every run)".into(),
@@ -96,7 +169,39 @@ impl ParquetSinkConfig {
         Ok(())
     }
 
-    /// The local directory of the URL.
+    /// Where the URL points.
+    pub fn location(&self) -> Result<Location, SinkError> {
+        let url = self.url.trim();
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return self.local_path().map(Location::Local);
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !valid_bucket {
+            return Err(SinkError::Config(format!(
+                "url: `{url}` does not start with a bucket name (3-63 lower-case letters, digits, `-` or `.`): use s3://bucket/prefix"
+            )));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+            && !prefix.is_empty()
+        {
+            return Err(SinkError::Config(format!(
+                "url: `{url}` has an empty, `.` or `..` segment in its prefix"
+            )));
+        }
+        Ok(Location::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// The local directory of the URL (an error for an s3:// URL).
     pub fn local_path(&self) -> Result<PathBuf, SinkError> {
         let url = self.url.trim();
         if url.is_empty() {
@@ -114,7 +219,7 @@ impl ParquetSinkConfig {
         }
         if let Some((scheme, _)) = url.split_once("://") {
             return Err(SinkError::Config(format!(
-                "url: `{scheme}://` is not supported by the parquet sink yet; use a directory or a file:// URL"
+                "url: `{scheme}://` is not supported by the parquet sink; use a directory, a file:// URL or s3://bucket/prefix"
             )));
         }
         Ok(PathBuf::from(url))
@@ -143,6 +248,41 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("gs://"));
+        assert_eq!(
+            ParquetSinkConfig::for_url("s3://my-bucket/a/b/")
+                .location()
+                .unwrap(),
+            Location::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            ParquetSinkConfig::for_url("s3://my-bucket")
+                .location()
+                .unwrap(),
+            Location::S3 {
+                bucket: "my-bucket".into(),
+                prefix: String::new()
+            }
+        );
+        for bad in [
+            "s3://",
+            "s3://B/x",
+            "s3://b/x",
+            "s3://bucket/a//b",
+            "s3://bucket/../x",
+        ] {
+            assert!(ParquetSinkConfig::for_url(bad).validate().is_err(), "{bad}");
+        }
+        let e = ParquetSinkConfig {
+            region: Some("eu-west-1".into()),
+            ..ParquetSinkConfig::for_url("out")
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("region: applies to s3:// urls only"), "{e}");
         assert!(ParquetSinkConfig {
             keep_runs: Some(0),
             ..Default::default()

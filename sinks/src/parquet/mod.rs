@@ -1,4 +1,4 @@
-//! The Parquet sink: one directory (local, later S3) of Parquet files per
+//! The Parquet sink: one directory (local or S3) of Parquet files per
 //! run, made visible by a manifest.
 //!
 //! ```text
@@ -15,10 +15,10 @@
 //!
 //! A run killed at any point before the manifest put leaves only files no
 //! manifest lists; readers (`cloudtab query`, the dbt DuckDB profile)
-//! never look at them. An aborted run removes its files itself; on a local
-//! root the next run removes a killed run's files once it holds the root's
-//! lock (see the `lock` module), and `keep_runs` removes them on other
-//! stores. Timestamps are
+//! never look at them. An aborted run removes its files itself; the next
+//! run removes a killed run's files once it holds the root (the `lock`
+//! module for local roots, the `lease` module for S3): with the root held
+//! no other run is live, so no manifest means abandoned. Timestamps are
 //! `TIMESTAMP(isAdjustedToUTC=true, MICROS)`; tags and nested values are
 //! UTF-8 JSON text. Every table of a run has at least one file, empty
 //! tables included, so globbing readers always find the table.
@@ -29,16 +29,22 @@
 //! into the new run's files unchanged.
 
 mod config;
+mod lease;
 mod lock;
 mod manifest;
+#[cfg(feature = "s3")]
+mod s3;
 mod sink;
 
-pub use config::ParquetSinkConfig;
+pub use config::{Location, ParquetSinkConfig};
+pub use lease::LEASE_FILE;
 pub use lock::LOCK_FILE;
 pub use manifest::{
     committed_runs, latest_manifest, read_manifest, readable_manifest, FileEntry, Manifest,
     TableEntry, MANIFEST_DIR,
 };
+#[cfg(feature = "s3")]
+pub use s3::s3_store;
 pub use sink::ParquetSink;
 
 #[cfg(test)]

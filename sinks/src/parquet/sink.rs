@@ -25,7 +25,8 @@ use parquet::schema::types::ColumnPath;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::config::ParquetSinkConfig;
+use super::config::{Location, ParquetSinkConfig};
+use super::lease::Lease;
 use super::lock::{remove_leftovers, RootLock};
 use super::manifest::{
     checked_manifest, committed_runs, latest_manifest, manifest_path, readable_manifest, FileEntry,
@@ -81,8 +82,12 @@ fn column_encoding(f: &arrow::datatypes::Field) -> ColumnEncoding {
     }
 }
 
-/// Bytes a file buffers before its upload goes multipart.
-const UPLOAD_BUFFER: usize = 1 << 20;
+/// Bytes a file buffers before its upload goes multipart, and the size of
+/// each part, on a local root.
+const LOCAL_PART_BYTES: usize = 1 << 20;
+
+/// The same on S3, whose parts must be at least 5 MiB (all but the last).
+const S3_PART_BYTES: usize = 8 << 20;
 
 /// The Parquet sink. See the module docs.
 pub struct ParquetSink {
@@ -93,10 +98,38 @@ pub struct ParquetSink {
     /// include staging files that object stores do not list, so local
     /// clean-up works on the directory itself.
     local_root: Option<PathBuf>,
+    /// Upload part size (see [`LOCAL_PART_BYTES`]).
+    part_bytes: usize,
 }
 
 impl ParquetSink {
-    /// Opens the destination (creating a local directory if missing).
+    /// Opens the destination: a local directory (created if missing) or
+    /// an S3 bucket and prefix (with the AWS credential chain).
+    pub async fn open(config: ParquetSinkConfig) -> Result<Self, SinkError> {
+        config.validate()?;
+        match config.location()? {
+            Location::Local(_) => Self::build(config),
+            #[cfg(feature = "s3")]
+            Location::S3 { bucket, prefix } => {
+                let store = super::s3::s3_store(&config, &bucket).await?;
+                let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    store
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+                };
+                let display = format!("parquet {}", config.url.trim().trim_end_matches('/'));
+                Ok(ParquetSink {
+                    part_bytes: S3_PART_BYTES,
+                    ..Self::with_store(store, display, config)
+                })
+            }
+            #[cfg(not(feature = "s3"))]
+            Location::S3 { .. } => unreachable!("validate refuses s3:// without the s3 feature"),
+        }
+    }
+
+    /// Opens a local directory (creating it if missing); see [`Self::open`]
+    /// for any destination.
     pub fn build(config: ParquetSinkConfig) -> Result<Self, SinkError> {
         config.validate()?;
         let dir = config.local_path()?;
@@ -115,10 +148,12 @@ impl ParquetSink {
             display: format!("parquet {}", dir.display()),
             config,
             local_root: Some(dir),
+            part_bytes: LOCAL_PART_BYTES,
         })
     }
 
-    /// A sink over any object store (tests, S3 later).
+    /// A sink over any object store; one run at a time holds the root's
+    /// lease (see the `lease` module).
     pub fn with_store(
         store: Arc<dyn ObjectStore>,
         display: String,
@@ -129,6 +164,7 @@ impl ParquetSink {
             display,
             config,
             local_root: None,
+            part_bytes: S3_PART_BYTES,
         }
     }
 
@@ -188,9 +224,10 @@ impl Sink for ParquetSink {
             }
         }
         let props = props.build();
-        // One writer per root: with the lock held no other run is live, so
-        // every run directory no manifest names is a killed run's leftover.
-        let lock = match &self.local_root {
+        // One writer per root: with the lock (or lease) held no other run
+        // is live, so every run directory no manifest names is a killed
+        // run's leftover.
+        let (lock, lease) = match &self.local_root {
             Some(root) => {
                 let lock = RootLock::acquire(root, &run.run_id, self.config.lock_wait()).await?;
                 let committed: BTreeSet<String> = committed_runs(self.store.as_ref())
@@ -198,12 +235,38 @@ impl Sink for ParquetSink {
                     .into_iter()
                     .collect();
                 remove_leftovers(root, &committed);
-                Some(lock)
+                (Some(lock), None)
             }
-            None => None,
+            None => {
+                let lease = Lease::acquire(
+                    self.store.clone(),
+                    &self.display,
+                    &run.run_id,
+                    std::time::Duration::from_secs(self.config.lease_secs),
+                    self.config.lock_wait(),
+                )
+                .await?;
+                let committed: BTreeSet<String> = committed_runs(self.store.as_ref())
+                    .await?
+                    .into_iter()
+                    .collect();
+                if let Err(e) = remove_store_leftovers(self.store.as_ref(), &committed).await {
+                    lease.release().await;
+                    return Err(e);
+                }
+                (None, Some(lease))
+            }
         };
         // The snapshot this run replaces: failed scopes are carried from it.
-        let previous = latest_manifest(self.store.as_ref()).await?;
+        let previous = match latest_manifest(self.store.as_ref()).await {
+            Ok(m) => m,
+            Err(e) => {
+                if let Some(lease) = lease {
+                    lease.release().await;
+                }
+                return Err(e);
+            }
+        };
         Ok(Box::new(ParquetTxn {
             previous,
             store: self.store.clone(),
@@ -216,6 +279,9 @@ impl Sink for ParquetSink {
             done: BTreeMap::new(),
             in_flight: Arc::new(Semaphore::new(batches_in_flight())),
             _lock: lock,
+            lease,
+            part_bytes: self.part_bytes,
+            uncertain: false,
         }))
     }
 }
@@ -326,6 +392,13 @@ struct ParquetTxn {
     in_flight: Arc<Semaphore>,
     /// The root's lock (local roots), held until the run ends.
     _lock: Option<RootLock>,
+    /// The root's lease (object stores), held until the run ends.
+    lease: Option<Lease>,
+    /// Upload part size.
+    part_bytes: usize,
+    /// The manifest put failed in a way that may have stored it: the
+    /// run's files stay (the next run, holding the root, decides).
+    uncertain: bool,
 }
 
 impl ParquetTxn {
@@ -346,7 +419,7 @@ impl ParquetTxn {
             "{}/part-{part:05}.parquet",
             self.run_prefix(table.name)
         ));
-        let out = BufWriter::with_capacity(self.store.clone(), path.clone(), UPLOAD_BUFFER)
+        let out = BufWriter::with_capacity(self.store.clone(), path.clone(), self.part_bytes)
             .with_max_concurrency(2);
         let writer =
             AsyncArrowWriter::try_new(out, schema, Some(self.props.clone())).map_err(|source| {
@@ -688,21 +761,28 @@ impl SinkTransaction for ParquetTxn {
 
     async fn commit(mut self: Box<Self>) -> Result<CommitInfo, SinkError> {
         let result = self.finish_and_publish().await;
-        if result.is_err() {
+        if result.is_err() && !self.uncertain {
             self.remove_written().await;
         }
-        let info = result?;
-        if let Some(keep) = self.config.keep_runs {
-            // The run is committed; a failed clean-up is only a warning.
-            if let Err(e) = self.prune(keep).await {
-                tracing::warn!(error = %e, "committed, but failed to delete old runs; they are deleted by the next run");
+        if result.is_ok() {
+            if let Some(keep) = self.config.keep_runs {
+                // The run is committed; a failed clean-up is only a warning.
+                if let Err(e) = self.prune(keep).await {
+                    tracing::warn!(error = %e, "committed, but failed to delete old runs; they are deleted by the next run");
+                }
             }
         }
-        Ok(info)
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+        result
     }
 
     async fn abort(mut self: Box<Self>) -> Result<(), SinkError> {
         self.remove_written().await;
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
         Ok(())
     }
 }
@@ -874,35 +954,105 @@ impl ParquetTxn {
         let body = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| SinkError::Other(format!("failed to encode the manifest: {e}")))?;
         let path = manifest_path(&self.run.run_id);
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
-        match self
-            .store
-            .put_opts(&path, PutPayload::from(body), opts)
-            .await
-        {
-            Ok(_) => {}
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                return Err(SinkError::Conflict(format!(
-                    "run `{}` was already committed at `{path}`; nothing was changed",
-                    self.run.run_id
-                )))
-            }
-            Err(source) => {
-                return Err(SinkError::Store {
-                    what: format!("failed to commit manifest `{path}`"),
-                    source,
-                })
-            }
+        // A run that lost the root to another run must not publish.
+        if let Some(lease) = &self.lease {
+            lease.confirm().await?;
         }
+        self.put_manifest(&path, body).await?;
         Ok(CommitInfo {
             location: path.to_string(),
             objects,
             bytes,
         })
     }
+}
+
+impl ParquetTxn {
+    /// Puts the manifest, create-only. A put that fails after the store
+    /// may have stored it (a timeout, a dropped answer, a 5xx; or a retry
+    /// of it finding the object there) is settled by reading the manifest
+    /// back: ours means committed. Any other failure keeps the run's files
+    /// ([`ParquetTxn::uncertain`]): a request can land after its client
+    /// gave up, and the next run, holding the root, removes them only if
+    /// no manifest names them.
+    async fn put_manifest(&mut self, path: &Path, body: Vec<u8>) -> Result<(), SinkError> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        let failure = match self
+            .store
+            .put_opts(path, PutPayload::from(body.clone()), opts)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let run = &self.run.run_id;
+        let stored = match self.store.get(path).await {
+            Ok(found) => found.bytes().await.map(Some),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        };
+        if matches!(&stored, Ok(Some(b)) if b.as_ref() == body.as_slice()) {
+            tracing::warn!(manifest = %path, error = %failure, "the manifest put reported an error, but the store holds this run's manifest: committed");
+            return Ok(());
+        }
+        self.uncertain = true;
+        Err(match stored {
+            Ok(Some(_)) => SinkError::Conflict(format!(
+                "run `{run}` was already committed at `{path}` by another run; nothing was changed"
+            )),
+            Ok(None) => SinkError::Store {
+                what: format!("failed to commit manifest `{path}` (it was not stored; the run's files are left for the next run to remove)"),
+                source: failure,
+            },
+            Err(check) => SinkError::Other(format!(
+                "cannot tell whether run `{run}` was committed: the manifest put failed ({failure}) and reading `{path}` back failed ({check}); its files are kept, and the next run keeps or removes them"
+            )),
+        })
+    }
+}
+
+/// Removes what killed runs left in an object store: every
+/// `<table>/run_date=…/run_id=…` prefix whose run id is not in
+/// `committed`. Call only with the root's lease held.
+async fn remove_store_leftovers(
+    store: &dyn ObjectStore,
+    committed: &BTreeSet<String>,
+) -> Result<(), SinkError> {
+    let tables = store
+        .list_with_delimiter(None)
+        .await
+        .map_err(|source| SinkError::Store {
+            what: "failed to list the root".into(),
+            source,
+        })?
+        .common_prefixes;
+    let mut removed = 0;
+    for table in tables {
+        if table.as_ref() == MANIFEST_DIR {
+            continue;
+        }
+        for date in list_dirs(store, &table).await? {
+            for run_dir in list_dirs(store, &date).await? {
+                let Some(id) = run_dir.filename().and_then(|f| f.strip_prefix("run_id=")) else {
+                    continue;
+                };
+                if !committed.contains(id) {
+                    delete_prefix(store, &run_dir).await?;
+                    removed += 1;
+                }
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed the files of runs that were killed before they committed"
+        );
+    }
+    Ok(())
 }
 
 /// A stream of the batches of one Parquet file of the store.
