@@ -529,3 +529,71 @@ fn bad_s3_urls_and_a_missing_bucket_are_clear() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no committed snapshot"), "{err}");
 }
+
+#[test]
+fn the_sink_signs_with_the_profile_or_the_assumed_role_of_the_aws_credential_chain() {
+    let s3 = S3::start();
+    let proxy = FaultProxy::start(s3.moto.port(), Faults::default());
+    std::fs::write(
+        s3.dir.path().join("credentials"),
+        "[inventory]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = profile-secret\n",
+    )
+    .unwrap();
+    std::fs::write(
+        s3.dir.path().join("config"),
+        "[profile inventory]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let chain = |c: &mut Command| {
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_CONFIG_FILE", s3.dir.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                s3.dir.path().join("credentials"),
+            );
+    };
+    // A profile: its key signs every request.
+    let config = s3.config("p", "by-profile", &proxy.url(), "profile: inventory");
+    let mut c = s3.sync_cmd(&config, &["--scale", "1"]);
+    chain(&mut c);
+    let (code, _, err) = outcome(&c.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let signers = proxy.signers.lock().unwrap().clone();
+    assert_eq!(
+        signers,
+        BTreeSet::from([("s3".to_string(), "AKIAPROFILEKEY000001".to_string())])
+    );
+    assert!(!err.contains("profile-secret"), "{err}");
+
+    // A role assumed through STS with the profile's key: S3 requests are
+    // signed with the role's temporary key.
+    proxy.signers.lock().unwrap().clear();
+    let config = s3.config(
+        "r",
+        "by-role",
+        &proxy.url(),
+        "profile: inventory\nrole_arn: arn:aws:iam::123456789012:role/cloudtab-writer",
+    );
+    let mut c = s3.sync_cmd(&config, &["--scale", "1"]);
+    chain(&mut c);
+    // STS is reached at the same endpoint (the environment's).
+    c.env("AWS_ENDPOINT_URL", proxy.url());
+    let (code, _, err) = outcome(&c.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let signers = proxy.signers.lock().unwrap().clone();
+    assert!(
+        signers.contains(&("sts".to_string(), "AKIAPROFILEKEY000001".to_string())),
+        "{signers:?}"
+    );
+    let s3_keys: Vec<&String> = signers
+        .iter()
+        .filter(|(svc, _)| svc == "s3")
+        .map(|(_, k)| k)
+        .collect();
+    assert!(
+        !s3_keys.is_empty() && s3_keys.iter().all(|k| k.starts_with("ASIA")),
+        "S3 was not signed with the role's key: {signers:?}"
+    );
+    assert_eq!(s3.inventory("by-role"), demo(1, 42));
+}

@@ -5,10 +5,11 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::http::{read_request, respond};
 
@@ -41,6 +42,8 @@ pub struct FaultProxy {
     pub injected: Arc<AtomicU64>,
     /// Answers dropped so far (`Faults::drop_answer`).
     pub dropped: Arc<AtomicU64>,
+    /// `(service, access key id)` of every signed request seen.
+    pub signers: Arc<Mutex<BTreeSet<(String, String)>>>,
 }
 
 impl FaultProxy {
@@ -51,7 +54,13 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let injected = Arc::new(AtomicU64::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
-        let (stop2, injected2, dropped2) = (stop.clone(), injected.clone(), dropped.clone());
+        let signers = Arc::new(Mutex::new(BTreeSet::new()));
+        let (stop2, injected2, dropped2, signers2) = (
+            stop.clone(),
+            injected.clone(),
+            dropped.clone(),
+            signers.clone(),
+        );
         std::thread::spawn(move || {
             let seen = AtomicU64::new(0);
             for conn in listener.incoming() {
@@ -60,7 +69,7 @@ impl FaultProxy {
                 }
                 let Ok(conn) = conn else { continue };
                 let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
-                let _ = handle(conn, upstream, &faults, n, &injected2, &dropped2);
+                let _ = handle(conn, upstream, &faults, n, &injected2, &dropped2, &signers2);
             }
         });
         FaultProxy {
@@ -68,6 +77,7 @@ impl FaultProxy {
             stop,
             injected,
             dropped,
+            signers,
         }
     }
 
@@ -96,6 +106,12 @@ fn scope_of(head: &str) -> (String, String) {
         parts.get(3).unwrap_or(&"").to_string(),
         parts.get(2).unwrap_or(&"").to_string(),
     )
+}
+
+/// The access key id a SigV4 `Authorization` header names.
+fn key_of(head: &str) -> Option<String> {
+    let scope = head.split("Credential=").nth(1)?;
+    Some(scope.split('/').next()?.to_string())
 }
 
 /// The throttling answer each protocol understands.
@@ -151,9 +167,13 @@ fn handle(
     n: u64,
     injected: &AtomicU64,
     dropped: &AtomicU64,
+    signers: &Mutex<BTreeSet<(String, String)>>,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut conn)?;
     let (service, region) = scope_of(&head);
+    if let Some(key) = key_of(&head) {
+        signers.lock().unwrap().insert((service.clone(), key));
+    }
     if faults
         .deny
         .iter()

@@ -87,7 +87,14 @@ fn column_encoding(f: &arrow::datatypes::Field) -> ColumnEncoding {
 const LOCAL_PART_BYTES: usize = 1 << 20;
 
 /// The same on S3, whose parts must be at least 5 MiB (all but the last).
-const S3_PART_BYTES: usize = 8 << 20;
+/// One part of each file uploads while the next fills: a file holds at
+/// most two parts (10 MiB), which keeps a 1M-resource run within its
+/// memory budget (docs/BENCHMARKS.md, "Parquet on S3").
+const S3_PART_BYTES: usize = 5 << 20;
+
+/// Parts of one file uploading at once, on a local root and on S3.
+const LOCAL_PARTS_IN_FLIGHT: usize = 2;
+const S3_PARTS_IN_FLIGHT: usize = 1;
 
 /// The Parquet sink. See the module docs.
 pub struct ParquetSink {
@@ -98,8 +105,10 @@ pub struct ParquetSink {
     /// include staging files that object stores do not list, so local
     /// clean-up works on the directory itself.
     local_root: Option<PathBuf>,
-    /// Upload part size (see [`LOCAL_PART_BYTES`]).
+    /// Upload part size and parts in flight per file (see
+    /// [`LOCAL_PART_BYTES`]).
     part_bytes: usize,
+    parts_in_flight: usize,
 }
 
 impl ParquetSink {
@@ -118,10 +127,7 @@ impl ParquetSink {
                     Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
                 };
                 let display = format!("parquet {}", config.url.trim().trim_end_matches('/'));
-                Ok(ParquetSink {
-                    part_bytes: S3_PART_BYTES,
-                    ..Self::with_store(store, display, config)
-                })
+                Ok(Self::with_store(store, display, config))
             }
             #[cfg(not(feature = "s3"))]
             Location::S3 { .. } => unreachable!("validate refuses s3:// without the s3 feature"),
@@ -149,6 +155,7 @@ impl ParquetSink {
             config,
             local_root: Some(dir),
             part_bytes: LOCAL_PART_BYTES,
+            parts_in_flight: LOCAL_PARTS_IN_FLIGHT,
         })
     }
 
@@ -165,6 +172,7 @@ impl ParquetSink {
             config,
             local_root: None,
             part_bytes: S3_PART_BYTES,
+            parts_in_flight: S3_PARTS_IN_FLIGHT,
         }
     }
 
@@ -281,6 +289,7 @@ impl Sink for ParquetSink {
             _lock: lock,
             lease,
             part_bytes: self.part_bytes,
+            parts_in_flight: self.parts_in_flight,
             uncertain: false,
         }))
     }
@@ -394,8 +403,9 @@ struct ParquetTxn {
     _lock: Option<RootLock>,
     /// The root's lease (object stores), held until the run ends.
     lease: Option<Lease>,
-    /// Upload part size.
+    /// Upload part size and parts in flight per file.
     part_bytes: usize,
+    parts_in_flight: usize,
     /// The manifest put failed in a way that may have stored it: the
     /// run's files stay (the next run, holding the root, decides).
     uncertain: bool,
@@ -420,7 +430,7 @@ impl ParquetTxn {
             self.run_prefix(table.name)
         ));
         let out = BufWriter::with_capacity(self.store.clone(), path.clone(), self.part_bytes)
-            .with_max_concurrency(2);
+            .with_max_concurrency(self.parts_in_flight);
         let writer =
             AsyncArrowWriter::try_new(out, schema, Some(self.props.clone())).map_err(|source| {
                 SinkError::Parquet {
