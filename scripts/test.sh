@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 
 . scripts/venv.sh
+. scripts/venv-dbt.sh
 # PostgreSQL server binaries for the tests' throwaway servers (installed
 # from Debian's packages when missing).
 CLOUDTAB_PG_BIN="$(./scripts/ensure-postgres.sh)"

@@ -172,6 +172,9 @@ pub enum SchemaFormat {
     Postgres,
     /// The read-only AWS IAM policy that every AWS table needs.
     IamPolicy,
+    /// dbt `sources:` YAML for every table, with descriptions and data
+    /// tests (`dbt_example/models/sources.yml`).
+    Dbt,
     /// The configuration file reference (docs/CONFIG.md), from the config
     /// types' doc comments.
     Config,

@@ -11,7 +11,7 @@ mod query;
 mod signals;
 mod summary;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use clap::Parser;
@@ -146,6 +146,7 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
                 SchemaFormat::Md => markdown(registry),
                 SchemaFormat::Postgres => postgres_ddl(registry, &a.pg_schema),
                 SchemaFormat::Config => config_doc::markdown(),
+                SchemaFormat::Dbt => cloudtab_schema::dbt_sources(registry),
                 SchemaFormat::Json => {
                     serde_json::to_string_pretty(registry.tables()).map_err(CliError::failure)?
                         + "\n"
@@ -156,8 +157,14 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
                         + "\n"
                 }
             };
-            print!("{text}");
-            Ok(exit::OK)
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                // The reader went away (`| head`): not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::failure(
+                    anyhow::anyhow!("cannot write the schema: {e}"),
+                )),
+                _ => Ok(exit::OK),
+            }
         }
         Command::Query(a) => {
             query::run(&a).await?;

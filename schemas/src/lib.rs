@@ -22,6 +22,7 @@
 
 mod aws;
 mod column;
+mod dbt;
 mod docs;
 mod id;
 mod item;
@@ -31,6 +32,7 @@ mod system;
 mod table;
 
 pub use column::{ColumnDef, ColumnType, Distribution};
+pub use dbt::dbt_sources;
 pub use docs::markdown;
 pub use id::{resource_uid, Uid};
 pub use item::{Edge, EdgeType, Issue, Item, Resource, ResourceRef, SentResource, Value};

@@ -115,8 +115,21 @@ impl Extractor for DemoExtractor {
         "demo"
     }
 
+    /// Every AWS table of the model, not only the kinds the demo fills:
+    /// a demo snapshot then has the same tables as a full AWS sync (empty
+    /// where the demo has no such resources), so queries, dbt models and
+    /// dashboards built on it run on real data unchanged.
     fn tables(&self) -> Vec<&'static str> {
-        gen::TABLES.to_vec()
+        cloudtab_schema::Registry::builtin()
+            .resource_tables()
+            .filter(|t| {
+                matches!(
+                    t.kind,
+                    cloudtab_schema::TableKind::Resource { cloud: "aws", .. }
+                )
+            })
+            .map(|t| t.name)
+            .collect()
     }
 
     async fn scopes(&self) -> Result<Vec<Scope>, ExtractError> {

@@ -231,3 +231,18 @@ fn every_edge_end_is_a_resource_of_the_inventory() {
     }
     assert!(edges > uids.len(), "edges outnumber resources");
 }
+
+#[test]
+fn the_demo_declares_every_aws_table_and_fills_a_subset() {
+    let declared = DemoExtractor::new(DemoConfig::default()).tables();
+    let registry = cloudtab_schema::Registry::builtin();
+    let aws: Vec<&str> = registry
+        .resource_tables()
+        .filter(|t| t.name.starts_with("aws_"))
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(declared, aws);
+    for t in gen::TABLES {
+        assert!(declared.contains(t), "{t}");
+    }
+}
