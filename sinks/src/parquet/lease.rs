@@ -21,6 +21,12 @@
 //!
 //! A run checks that it still holds the lease right before it commits
 //! (renewing it), so a run that lost its lease never publishes a manifest.
+//!
+//! The expiry is written by the holder's clock and read by the taker's. A
+//! live holder's lease always has two thirds of `lease_secs` left, so clocks
+//! may differ by that much; a taker further ahead could take a live lease,
+//! and the holder would then fail at its check before commit (a wasted run,
+//! nothing lost).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
