@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 . scripts/venv.sh
 . scripts/venv-dbt.sh
+. scripts/venv-snowflake.sh
 # PostgreSQL server binaries for the tests' throwaway servers (installed
 # from Debian's packages when missing).
 CLOUDTAB_PG_BIN="$(./scripts/ensure-postgres.sh)"

@@ -159,6 +159,10 @@ pub struct SchemaArgs {
     /// PostgreSQL schema the DDL of `--format postgres` names.
     #[arg(long, default_value = "cloudtab")]
     pub pg_schema: String,
+    /// Snowflake schema the DDL of `--format snowflake` names (written in
+    /// upper case).
+    #[arg(long, default_value = "cloudtab")]
+    pub sf_schema: String,
 }
 
 /// Schema output format.
@@ -170,6 +174,8 @@ pub enum SchemaFormat {
     Json,
     /// PostgreSQL DDL.
     Postgres,
+    /// Snowflake DDL (the tables the Snowflake sink will create).
+    Snowflake,
     /// The read-only AWS IAM policy that every AWS table needs.
     IamPolicy,
     /// dbt `sources:` YAML for every table, with descriptions and data

@@ -145,6 +145,9 @@ async fn run(cli: Cli) -> Result<i32, CliError> {
             let text = match a.format {
                 SchemaFormat::Md => markdown(registry),
                 SchemaFormat::Postgres => postgres_ddl(registry, &a.pg_schema),
+                SchemaFormat::Snowflake => {
+                    cloudtab_sinks::snowflake_ddl::snowflake_ddl(registry, &a.sf_schema)
+                }
                 SchemaFormat::Config => config_doc::markdown(),
                 SchemaFormat::Dbt => cloudtab_schema::dbt_sources(registry),
                 SchemaFormat::Json => {

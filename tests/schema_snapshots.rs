@@ -30,6 +30,11 @@ fn schema_postgres() {
 }
 
 #[test]
+fn schema_snowflake() {
+    insta::assert_snapshot!("schema_snowflake", schema("snowflake"));
+}
+
+#[test]
 fn schema_iam_policy() {
     let out = schema("iam-policy");
     let policy: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -66,11 +66,13 @@ fn venv_sh_rebuilds_a_venv_that_lacks_pip() {
     // leaves behind).
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("scripts")).unwrap();
-    std::fs::copy(
-        root().join("scripts/venv.sh"),
-        dir.path().join("scripts/venv.sh"),
-    )
-    .unwrap();
+    for script in ["venv.sh", "venv-lib.sh"] {
+        std::fs::copy(
+            root().join("scripts").join(script),
+            dir.path().join("scripts").join(script),
+        )
+        .unwrap();
+    }
     std::fs::write(dir.path().join("scripts/requirements-test.txt"), "# none\n").unwrap();
     let made = Command::new("python3")
         .args(["-m", "venv", "--without-pip", ".venv"])

@@ -78,6 +78,18 @@ impl ColumnType {
             ColumnType::Json => "jsonb",
         }
     }
+
+    /// The Snowflake type (see the sinks' `snowflake_ddl` for why each).
+    pub fn snowflake_name(self) -> &'static str {
+        match self {
+            ColumnType::Text => "VARCHAR",
+            ColumnType::Int64 | ColumnType::Int32 => "NUMBER(38,0)",
+            ColumnType::Float64 => "FLOAT",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Timestamp => "TIMESTAMP_TZ(6)",
+            ColumnType::Json => "VARIANT",
+        }
+    }
 }
 
 /// How a column's values are spread over the rows of a table: a fact about

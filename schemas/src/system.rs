@@ -69,7 +69,7 @@ pub(crate) fn tables() -> Vec<TableDef> {
         ),
         TableDef::system(
             ISSUES_TABLE,
-            "Values that could not be converted to their column's type. The value is `NULL` in its table and the raw value is kept here; a run never aborts over one.",
+            "Values that could not be converted to the type of their column. The value is `NULL` in its table and the raw value is kept here; a run never aborts over one.",
             &[],
             &[
                 ColumnDef::required("_run_id", Text, "Run id."),

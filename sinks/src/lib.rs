@@ -27,6 +27,7 @@ pub mod parquet;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod sink;
+pub mod snowflake_ddl;
 
 pub use sink::{
     validate_run_id, Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction,

@@ -7,7 +7,7 @@ pub(crate) fn tables() -> Vec<TableDef> {
     vec![TableDef::resource(
         "aws_s3_bucket",
         "s3",
-        "An S3 bucket. `region` is the bucket's location; `ctime` is the creation date.",
+        "An S3 bucket. `region` is where the bucket is; `ctime` is the creation date.",
         &[
             "s3:ListAllMyBuckets",
             "s3:GetBucketLocation",
