@@ -370,9 +370,10 @@ fn a_held_lease_blocks_an_expired_one_is_taken_over() {
 #[test]
 fn of_two_concurrent_syncs_one_fails_clearly() {
     let s3 = S3::start();
-    let config = s3.config("c", "both", &s3.url(), "lock_wait_secs: 0");
+    // Small files keep each run busy (and holding the lease) for a while.
+    let config = s3.config("c", "both", &s3.url(), "lock_wait_secs: 0\nfile_rows: 2000");
     let spawn = || {
-        s3.sync_cmd(&config, &["--scale", "20"])
+        s3.sync_cmd(&config, &["--scale", "40"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -391,13 +392,15 @@ fn of_two_concurrent_syncs_one_fails_clearly() {
         "{err}"
     );
     assert_eq!(s3.manifests("both").len(), 1);
-    assert_eq!(s3.inventory("both"), demo(20, 42));
+    assert_eq!(s3.inventory("both"), demo(40, 42));
 }
 
 #[test]
 fn a_run_killed_mid_upload_leaves_the_previous_snapshot_and_the_next_run_cleans_up() {
     let s3 = S3::start();
-    let config = s3.config("c", "kill", &s3.url(), "lease_secs: 3");
+    // Small files: uploads go on through the whole run, so the kill lands
+    // mid-upload however fast the machine is.
+    let config = s3.config("c", "kill", &s3.url(), "lease_secs: 3\nfile_rows: 2000");
     let (code, _, err) = s3.sync(&config, &["--scale", "1", "--seed", "1"]);
     assert_eq!(code, 0, "{err}");
     let before = s3.newest_run("kill");
