@@ -799,6 +799,10 @@ mod tests {
                 vec!["--sink", "postgres://me@127.0.0.1:5432/inv"],
                 "sinks:\n  - type: postgres\n    url: postgres://me@127.0.0.1:5432/inv\n",
             ),
+            (
+                vec!["--sink", "s3://bucket/prefix"],
+                "sinks:\n  - type: parquet\n    url: s3://bucket/prefix\n",
+            ),
             (vec![], ""),
         ] {
             let built = from_flags(&flags).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
@@ -808,6 +812,29 @@ mod tests {
             panic!("not aws")
         };
         assert_eq!(aws.max_attempts, 10);
+    }
+
+    #[test]
+    fn a_sink_flag_keeps_the_files_s3_options_for_s3_only() {
+        let file = "sinks:\n  - type: parquet\n    url: s3://inv-a/x\n    region: eu-west-1\n    endpoint_url: http://127.0.0.1:9000\n    keep_runs: 3\n";
+        let sink = |dest: &str| {
+            let cfg = Config::from_yaml(file).unwrap();
+            match SinkConfig::from_flag(dest, &cfg.sinks).unwrap() {
+                SinkConfig::Parquet(p) => p,
+                #[allow(unreachable_patterns)]
+                _ => panic!("not parquet"),
+            }
+        };
+        let s3 = sink("s3://inv-b/y");
+        assert_eq!(s3.url, "s3://inv-b/y");
+        assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s3.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.keep_runs, Some(3));
+        // A local directory keeps the other options, not the S3 ones.
+        let local = sink("./out");
+        assert_eq!((&local.region, &local.endpoint_url), (&None, &None));
+        assert_eq!(local.keep_runs, Some(3));
+        assert!(local.validate().is_ok());
     }
 
     #[test]
