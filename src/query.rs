@@ -95,15 +95,14 @@ pub async fn open_snapshot(
             ))
             .map_err(CliError::failure)?;
             ctx.register_object_store(bucket_url.as_ref(), raw.clone());
-            if prefix.is_empty() {
-                (Root::S3(format!("s3://{bucket}/")), raw)
-            } else {
-                let rooted = object_store::prefix::PrefixStore::new(raw, prefix.clone());
-                (
-                    Root::S3(format!("s3://{bucket}/{prefix}/")),
-                    Arc::new(rooted),
-                )
-            }
+            let base = match prefix.as_str() {
+                "" => format!("s3://{bucket}/"),
+                p => format!("s3://{bucket}/{p}/"),
+            };
+            (
+                Root::S3(base),
+                cloudtab_sinks::parquet::rooted(raw, &prefix),
+            )
         }
         #[cfg(not(feature = "s3"))]
         Location::S3 { .. } => {

@@ -11,7 +11,6 @@ mod moto;
 
 use std::collections::BTreeMap;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use common::*;
 use fault_proxy::{FaultProxy, Faults};
@@ -124,24 +123,6 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn sdk(endpoint: &str, region: &str) -> aws_types::SdkConfig {
-    use aws_smithy_http_client::tls;
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .endpoint_url(endpoint)
-        .region(aws_types::region::Region::new(region.to_string()))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await
-}
-
 async fn seed(endpoint: &str) -> Seeded {
     let mut s = Seeded::default();
     let mut add = |table: &str, id: &str, ctime: Option<i64>, tags: BTreeMap<String, String>| {
@@ -152,7 +133,7 @@ async fn seed(endpoint: &str) -> Seeded {
     // RDS and EKS, seeded per region by their own function.
     let mut more = Seeded::default();
     for (n, region) in REGIONS.iter().enumerate() {
-        let conf = sdk(endpoint, region).await;
+        let conf = moto::sdk_config(endpoint, region).await;
         let ec2 = aws_sdk_ec2::Client::new(&conf);
         let owner = [("owner", "team-a"), ("expires", "2020-01-01")];
         let quoted = [("Name", "it's \"quoted\" ünï 🚀"), ("cost-center", "cc-1")];
@@ -669,7 +650,7 @@ async fn seed(endpoint: &str) -> Seeded {
         seed_ec2_more(&conf, region, n, &vpc_id, &mut more).await;
     }
     edges.append(&mut more.edges);
-    let conf = sdk(endpoint, "us-east-1").await;
+    let conf = moto::sdk_config(endpoint, "us-east-1").await;
     let iam = aws_sdk_iam::Client::new(&conf);
     let user = iam
         .create_user()
@@ -1840,7 +1821,7 @@ fn a_signed_client_reads_what_the_sdk_reads() {
     let moto = Moto::start(&python());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let conf = sdk(&moto.url(), "us-east-1").await;
+        let conf = moto::sdk_config(&moto.url(), "us-east-1").await;
         let ddb = aws_sdk_dynamodb::Client::new(&conf);
         let client = |endpoint: &str, attempts: u32, timeout_secs: u64| {
             SignedClient::new(

@@ -149,16 +149,10 @@ fn postgres_answers(server: &PgServer) -> BTreeMap<&'static str, BTreeMap<String
     QUESTIONS
         .iter()
         .map(|(n, q)| {
-            let text = server.psql(&q.replace("{s}", "cloudtab_models"));
-            let rows = text
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(|l| {
-                    let (k, v) = l.rsplit_once('|').unwrap();
-                    (k.to_string(), v.parse().unwrap())
-                })
-                .collect();
-            (*n, rows)
+            (
+                *n,
+                pg::pairs(&server.psql(&q.replace("{s}", "cloudtab_models"))),
+            )
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use cloudtab_extract::demo::DemoConfig;
 use common::*;
-use pg::{PgOptions, PgServer};
+use pg::{pairs, PgOptions, PgServer};
 use tempfile::TempDir;
 
 fn pg_sync(server: &PgServer, extra: &[&str], code: i32) -> (String, String) {
@@ -31,17 +31,6 @@ fn demo(scale: u64, seed: u64) -> (BTreeMap<String, u64>, BTreeMap<String, u64>)
         tables.entry(t.name.to_string()).or_insert(0);
     }
     (tables, edges)
-}
-
-/// `k|n` lines of a psql query into a map.
-fn pairs(text: &str) -> BTreeMap<String, u64> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (k, n) = l.rsplit_once('|').unwrap();
-            (k.to_string(), n.parse().unwrap())
-        })
-        .collect()
 }
 
 fn table_counts(server: &PgServer, schema: &str, suffix: &str) -> BTreeMap<String, u64> {

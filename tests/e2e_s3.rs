@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use common::*;
 use fault_proxy::{FaultProxy, Faults};
 use moto::Moto;
@@ -44,28 +43,12 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn client(endpoint: &str) -> aws_sdk_s3::Client {
-    rt().block_on(async {
-        use aws_smithy_http_client::tls;
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let conf = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .endpoint_url(endpoint)
-            .region(aws_types::region::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await;
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        )
-    })
+    let conf = rt().block_on(moto::sdk_config(endpoint, "us-east-1"));
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 impl S3 {

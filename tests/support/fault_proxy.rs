@@ -94,24 +94,17 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Service and region from the SigV4 credential scope.
-fn scope_of(head: &str) -> (String, String) {
+/// Access key id, region and service from the SigV4 credential scope
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`); empty when the
+/// request is not signed.
+fn credential_of(head: &str) -> (String, String, String) {
     let scope = head
         .split("Credential=")
         .nth(1)
         .and_then(|s| s.split(',').next())
         .unwrap_or("");
-    let parts: Vec<&str> = scope.split('/').collect();
-    (
-        parts.get(3).unwrap_or(&"").to_string(),
-        parts.get(2).unwrap_or(&"").to_string(),
-    )
-}
-
-/// The access key id a SigV4 `Authorization` header names.
-fn key_of(head: &str) -> Option<String> {
-    let scope = head.split("Credential=").nth(1)?;
-    Some(scope.split('/').next()?.to_string())
+    let part = |i: usize| scope.split('/').nth(i).unwrap_or("").to_string();
+    (part(0), part(2), part(3))
 }
 
 /// The throttling answer each protocol understands.
@@ -170,8 +163,8 @@ fn handle(
     signers: &Mutex<BTreeSet<(String, String)>>,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut conn)?;
-    let (service, region) = scope_of(&head);
-    if let Some(key) = key_of(&head) {
+    let (key, region, service) = credential_of(&head);
+    if !key.is_empty() {
         signers.lock().unwrap().insert((service.clone(), key));
     }
     if faults

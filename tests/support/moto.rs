@@ -63,3 +63,23 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// An AWS SDK config for seeding and inspecting the emulator at
+/// `endpoint` (any key signs: the emulator checks none).
+pub async fn sdk_config(endpoint: &str, region: &str) -> aws_types::SdkConfig {
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url(endpoint)
+        .region(aws_types::region::Region::new(region.to_string()))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}

@@ -380,3 +380,14 @@ impl Drop for PgServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// `k|n` lines of a psql query (`PgServer::psql`'s output) into a map.
+pub fn pairs(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (k, n) = l.rsplit_once('|').unwrap();
+            (k.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}

@@ -44,7 +44,7 @@ pub use manifest::{
     TableEntry, MANIFEST_DIR,
 };
 #[cfg(feature = "s3")]
-pub use s3::s3_store;
+pub use s3::{rooted, s3_store};
 pub use sink::ParquetSink;
 
 #[cfg(test)]

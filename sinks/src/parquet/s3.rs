@@ -101,6 +101,17 @@ pub async fn s3_store(
     Ok(Arc::new(store))
 }
 
+/// The store of a root under `prefix` of `bucket_store` (keys relative to
+/// the root, as manifests name them); `bucket_store` itself when the prefix
+/// is empty.
+pub fn rooted(bucket_store: Arc<dyn ObjectStore>, prefix: &str) -> Arc<dyn ObjectStore> {
+    if prefix.is_empty() {
+        bucket_store
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(bucket_store, prefix))
+    }
+}
+
 /// aws-config's credential chain as object_store's credential provider.
 /// The chain itself does not cache (the SDK's clients do), so this does:
 /// one credential until shortly before it expires.

@@ -121,11 +121,7 @@ impl ParquetSink {
             #[cfg(feature = "s3")]
             Location::S3 { bucket, prefix } => {
                 let store = super::s3::s3_store(&config, &bucket).await?;
-                let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                    store
-                } else {
-                    Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
-                };
+                let store = super::s3::rooted(store, &prefix);
                 let display = format!("parquet {}", config.url.trim().trim_end_matches('/'));
                 Ok(Self::with_store(store, display, config))
             }
@@ -179,6 +175,21 @@ impl ParquetSink {
     /// The object store the sink writes to.
     pub fn store(&self) -> Arc<dyn ObjectStore> {
         self.store.clone()
+    }
+
+    /// With the root held: removes what killed runs left (every run
+    /// directory no committed manifest names), then reads the snapshot the
+    /// new run replaces (failed scopes are carried from it).
+    async fn clean_up_and_read_previous(&self) -> Result<Option<Manifest>, SinkError> {
+        let store = self.store.as_ref();
+        let committed: BTreeSet<String> = committed_runs(store).await?.into_iter().collect();
+        match &self.local_root {
+            Some(root) => {
+                remove_leftovers(root, &committed);
+            }
+            None => remove_store_leftovers(store, &committed).await?,
+        }
+        latest_manifest(store).await
     }
 }
 
@@ -236,37 +247,20 @@ impl Sink for ParquetSink {
         // is live, so every run directory no manifest names is a killed
         // run's leftover.
         let (lock, lease) = match &self.local_root {
-            Some(root) => {
-                let lock = RootLock::acquire(root, &run.run_id, self.config.lock_wait()).await?;
-                let committed: BTreeSet<String> = committed_runs(self.store.as_ref())
-                    .await?
-                    .into_iter()
-                    .collect();
-                remove_leftovers(root, &committed);
-                (Some(lock), None)
-            }
+            Some(root) => (
+                Some(RootLock::acquire(root, &run.run_id, self.config.lock_wait()).await?),
+                None,
+            ),
             None => {
-                let lease = Lease::acquire(
-                    self.store.clone(),
-                    &self.display,
-                    &run.run_id,
-                    std::time::Duration::from_secs(self.config.lease_secs),
-                    self.config.lock_wait(),
-                )
-                .await?;
-                let committed: BTreeSet<String> = committed_runs(self.store.as_ref())
-                    .await?
-                    .into_iter()
-                    .collect();
-                if let Err(e) = remove_store_leftovers(self.store.as_ref(), &committed).await {
-                    lease.release().await;
-                    return Err(e);
-                }
+                let ttl = std::time::Duration::from_secs(self.config.lease_secs);
+                let wait = self.config.lock_wait();
+                let lease =
+                    Lease::acquire(self.store.clone(), &self.display, &run.run_id, ttl, wait)
+                        .await?;
                 (None, Some(lease))
             }
         };
-        // The snapshot this run replaces: failed scopes are carried from it.
-        let previous = match latest_manifest(self.store.as_ref()).await {
+        let previous = match self.clean_up_and_read_previous().await {
             Ok(m) => m,
             Err(e) => {
                 if let Some(lease) = lease {
