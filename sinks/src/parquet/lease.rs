@@ -57,12 +57,18 @@ struct Inner {
     root: String,
     run_id: String,
     ttl: Duration,
-    /// The version of the lease object this run last wrote.
-    version: Mutex<UpdateVersion>,
-    /// Until when the last successful write holds.
-    until: Mutex<Instant>,
+    /// What this run last wrote.
+    held: Mutex<Held>,
     /// Another run took the lease over.
     lost: AtomicBool,
+}
+
+/// The lease object as this run last wrote it.
+struct Held {
+    /// Its version (the condition of the next renewal).
+    version: UpdateVersion,
+    /// Until when that write holds (measured from before the put).
+    until: Instant,
 }
 
 fn path() -> Path {
@@ -132,8 +138,10 @@ impl Lease {
             root: root.to_string(),
             run_id: run_id.to_string(),
             ttl,
-            version: Mutex::new(version.0),
-            until: Mutex::new(version.1 + ttl),
+            held: Mutex::new(Held {
+                version: version.0,
+                until: version.1 + ttl,
+            }),
             lost: AtomicBool::new(false),
         });
         let renewer = tokio::spawn(renew_forever(inner.clone()));
@@ -154,7 +162,7 @@ impl Lease {
         if inner.lost.load(Ordering::Relaxed) {
             return;
         }
-        let mine = inner.version.lock().await.e_tag.clone();
+        let mine = inner.held.lock().await.version.e_tag.clone();
         match inner.store.head(&path()).await {
             Ok(meta) if meta.e_tag == mine => {
                 if let Err(e) = inner.store.delete(&path()).await {
@@ -178,19 +186,21 @@ impl Inner {
         if self.lost.load(Ordering::Relaxed) {
             return Err(self.lost_error());
         }
-        let mut version = self.version.lock().await;
+        let mut held = self.held.lock().await;
         let started = Instant::now();
         match put(
             self.store.as_ref(),
             &self.run_id,
             self.ttl,
-            PutMode::Update(version.clone()),
+            PutMode::Update(held.version.clone()),
         )
         .await
         {
             Ok(v) => {
-                *version = v;
-                *self.until.lock().await = started + self.ttl;
+                *held = Held {
+                    version: v,
+                    until: started + self.ttl,
+                };
                 Ok(())
             }
             Err(object_store::Error::Precondition { .. })
@@ -200,7 +210,7 @@ impl Inner {
             }
             Err(source) => {
                 // Still ours while the last renewal holds.
-                if Instant::now() < *self.until.lock().await {
+                if Instant::now() < held.until {
                     tracing::warn!(root = %self.root, error = %source, "failed to renew the lease; trying again");
                     Ok(())
                 } else {
