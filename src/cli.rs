@@ -72,10 +72,15 @@ pub struct SyncArgs {
     /// and credentials options from the config's parquet sink, else the
     /// AWS credential chain). PostgreSQL: postgres://user@host:port/db
     /// or postgresql://… (password from the URL, PGPASSWORD, or
-    /// `password_file` in the config).
-    #[arg(long, value_name = "DIR|file://PATH|s3://BUCKET/PREFIX|postgres://URL")]
+    /// `password_file` in the config). Snowflake:
+    /// snowflake://user@account/database/schema?warehouse=…&role=… (the
+    /// secret from the config's snowflake sink, else SNOWFLAKE_PASSWORD).
+    #[arg(
+        long,
+        value_name = "DIR|file://PATH|s3://BUCKET/PREFIX|postgres://URL|snowflake://URL"
+    )]
     pub sink: Option<String>,
-    /// PostgreSQL sink: `force` drops and recreates tables whose columns
+    /// PostgreSQL and Snowflake sinks: `force` drops and recreates tables whose columns
     /// were removed or retyped (default `safe`: such a run fails, exit 2).
     #[arg(long, value_enum)]
     pub migrate: Option<MigrateArg>,

@@ -3,7 +3,7 @@
 // Built without the optional sources and sinks, the enums below have one
 // variant each, and some matches become irrefutable.
 #![cfg_attr(
-    not(all(feature = "aws", feature = "postgres")),
+    not(all(feature = "aws", feature = "postgres", feature = "snowflake")),
     allow(irrefutable_let_patterns, unreachable_patterns)
 )]
 
@@ -14,7 +14,10 @@ use cloudtab_extract::aws::AwsConfig;
 use cloudtab_extract::demo::DemoConfig;
 use cloudtab_sinks::parquet::ParquetSinkConfig;
 #[cfg(feature = "postgres")]
-use cloudtab_sinks::postgres::{Migrate, PostgresSinkConfig};
+use cloudtab_sinks::postgres::PostgresSinkConfig;
+#[cfg(feature = "snowflake")]
+use cloudtab_sinks::snowflake::SnowflakeSinkConfig;
+use cloudtab_sinks::Migrate;
 use serde::Deserialize;
 
 use crate::cli::{MigrateArg, SyncArgs};
@@ -185,7 +188,7 @@ const MAX_CONCURRENCY: usize = 1024;
 const MAX_BATCH_ROWS: usize = 1 << 20;
 
 /// The message for a source or sink type this build left out.
-#[cfg(not(all(feature = "aws", feature = "postgres")))]
+#[cfg(not(all(feature = "aws", feature = "postgres", feature = "snowflake")))]
 fn compiled_out(kind: &str, what: &str) -> String {
     format!(
         "the `{kind}` {what} is not in this build of cloudtab (built without its feature); build with `--features {kind}`, or with the default features, which include it"
@@ -410,6 +413,9 @@ pub enum SinkConfig {
     /// Tables in a PostgreSQL schema.
     #[cfg(feature = "postgres")]
     Postgres(PostgresSinkConfig),
+    /// Tables in a Snowflake schema.
+    #[cfg(feature = "snowflake")]
+    Snowflake(SnowflakeSinkConfig),
 }
 
 impl SourceConfig {
@@ -430,14 +436,37 @@ impl SinkConfig {
             SinkConfig::Parquet(p) => p.validate(),
             #[cfg(feature = "postgres")]
             SinkConfig::Postgres(p) => p.validate(),
+            #[cfg(feature = "snowflake")]
+            SinkConfig::Snowflake(p) => p.validate(),
         }
         .map_err(|e| e.to_string())
     }
 
-    /// `sink` parsed from a `--sink` value: a postgres:// URL or a
-    /// Parquet directory / file:// URL; `file` supplies the other options
-    /// when it has a sink of the same type.
+    /// `sink` parsed from a `--sink` value: a postgres:// or snowflake://
+    /// URL or a Parquet directory / file:// URL; `file` supplies the other
+    /// options when it has a sink of the same type.
     fn from_flag(dest: &str, file: &[SinkConfig]) -> Result<SinkConfig, CliError> {
+        if dest.starts_with("snowflake://") {
+            #[cfg(not(feature = "snowflake"))]
+            return Err(CliError::usage(format!(
+                "--sink: {}",
+                compiled_out("snowflake", "sink")
+            )));
+            #[cfg(feature = "snowflake")]
+            {
+                let base = file.iter().find_map(|s| match s {
+                    SinkConfig::Snowflake(p) => Some(p.clone()),
+                    _ => None,
+                });
+                let mut p = base.unwrap_or_default();
+                // The URL replaces the file's location keys.
+                p.url = Some(dest.to_string());
+                p.account = None;
+                p.user = None;
+                p.database = None;
+                return Ok(SinkConfig::Snowflake(p));
+            }
+        }
         if dest.starts_with("postgres://") || dest.starts_with("postgresql://") {
             #[cfg(not(feature = "postgres"))]
             return Err(CliError::usage(format!(
@@ -458,7 +487,7 @@ impl SinkConfig {
         if dest.contains("://") && !dest.starts_with("file://") && !dest.starts_with("s3://") {
             let scheme = dest.split("://").next().unwrap_or("");
             return Err(CliError::usage(format!(
-                "--sink: `{scheme}://` destinations are not supported; use a directory, a file:// URL, s3://bucket/prefix or a postgres:// URL"
+                "--sink: `{scheme}://` destinations are not supported; use a directory, a file:// URL, s3://bucket/prefix, a postgres:// URL or a snowflake:// URL"
             )));
         }
         let base = file
@@ -559,7 +588,7 @@ impl Config {
             text,
             "sinks",
             raw.sinks.unwrap_or_default(),
-            "`parquet` or `postgres`",
+            "`parquet`, `postgres` or `snowflake`",
             |kind, rest, path| match kind {
                 "parquet" => Some(entry(
                     text,
@@ -582,6 +611,21 @@ impl Config {
                     path,
                     "type",
                     &compiled_out("postgres", "sink"),
+                ))),
+                #[cfg(feature = "snowflake")]
+                "snowflake" => Some(entry(
+                    text,
+                    rest,
+                    path,
+                    SinkConfig::Snowflake,
+                    SinkConfig::validate,
+                )),
+                #[cfg(not(feature = "snowflake"))]
+                "snowflake" => Some(Err(at(
+                    text,
+                    path,
+                    "type",
+                    &compiled_out("snowflake", "sink"),
                 ))),
                 _ => None,
             },
@@ -671,22 +715,31 @@ impl Config {
             }
         }
         if let Some(m) = a.migrate {
-            #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+            let m = match m {
+                MigrateArg::Safe => Migrate::Safe,
+                MigrateArg::Force => Migrate::Force,
+            };
             let mut applied = false;
-            #[cfg(feature = "postgres")]
             for s in &mut self.sinks {
-                if let SinkConfig::Postgres(p) = s {
-                    p.migrate = match m {
-                        MigrateArg::Safe => Migrate::Safe,
-                        MigrateArg::Force => Migrate::Force,
-                    };
-                    applied = true;
+                match s {
+                    #[cfg(feature = "postgres")]
+                    SinkConfig::Postgres(p) => {
+                        p.migrate = m;
+                        applied = true;
+                    }
+                    #[cfg(feature = "snowflake")]
+                    SinkConfig::Snowflake(p) => {
+                        p.migrate = m;
+                        applied = true;
+                    }
+                    _ => {}
                 }
             }
-            #[cfg(not(feature = "postgres"))]
-            let _ = (m, MigrateArg::Safe, MigrateArg::Force);
             if !applied {
-                return Err(CliError::usage("--migrate applies to postgres sinks only"));
+                let _ = m;
+                return Err(CliError::usage(
+                    "--migrate applies to postgres and snowflake sinks only",
+                ));
             }
         }
         if let Some(n) = a.max_concurrency {
@@ -748,6 +801,14 @@ impl Config {
                     "type": "postgres",
                     "url": p.redacted_url(),
                     "schema": p.schema,
+                    "mode": format!("{:?}", p.mode).to_lowercase(),
+                }),
+                #[cfg(feature = "snowflake")]
+                SinkConfig::Snowflake(p) => serde_json::json!({
+                    "type": "snowflake",
+                    "destination": p.describe(),
+                    "warehouse": p.resolve().ok().and_then(|r| r.warehouse),
+                    "stage": p.stage,
                     "mode": format!("{:?}", p.mode).to_lowercase(),
                 }),
             })

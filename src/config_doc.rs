@@ -14,6 +14,8 @@ use cloudtab_extract::demo::DemoConfig;
 use cloudtab_sinks::parquet::ParquetSinkConfig;
 #[cfg(feature = "postgres")]
 use cloudtab_sinks::postgres::PostgresSinkConfig;
+#[cfg(feature = "snowflake")]
+use cloudtab_sinks::snowflake::SnowflakeSinkConfig;
 
 use crate::config::RawConfig;
 
@@ -44,6 +46,13 @@ pub fn markdown() -> String {
         "Sink `type: postgres`",
         "sinks[]",
         Some("postgres"),
+    );
+    #[cfg(feature = "snowflake")]
+    section::<SnowflakeSinkConfig>(
+        &mut out,
+        "Sink `type: snowflake`",
+        "sinks[]",
+        Some("snowflake"),
     );
     out
 }

@@ -28,6 +28,8 @@ use cloudtab_schema::{Registry, TableDef, Value, RUNS_TABLE, SCOPES_TABLE};
 use cloudtab_sinks::parquet::ParquetSink;
 #[cfg(feature = "postgres")]
 use cloudtab_sinks::postgres::PostgresSink;
+#[cfg(feature = "snowflake")]
+use cloudtab_sinks::snowflake::SnowflakeSink;
 use cloudtab_sinks::{Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkTransaction};
 use tokio::sync::mpsc;
 
@@ -173,6 +175,10 @@ async fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
             #[cfg(feature = "postgres")]
             SinkConfig::Postgres(p) => {
                 PostgresSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
+            }
+            #[cfg(feature = "snowflake")]
+            SinkConfig::Snowflake(p) => {
+                SnowflakeSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
             }
         }
         .map_err(|e| {

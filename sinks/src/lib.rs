@@ -27,8 +27,11 @@ pub mod parquet;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod sink;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 pub mod snowflake_ddl;
 
 pub use sink::{
-    validate_run_id, Carried, CommitInfo, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction,
+    validate_run_id, Carried, CommitInfo, LoadMode, Migrate, RunInfo, ScopeKey, Sink, SinkError,
+    SinkTransaction,
 };

@@ -3,6 +3,32 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cloudtab_schema::TableDef;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How runs land in a SQL sink's tables (PostgreSQL, Snowflake).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadMode {
+    /// The tables hold the latest snapshot only.
+    #[default]
+    Snapshot,
+    /// Every run is appended (column `_snapshot_run_id` tells the runs
+    /// apart) and `<table>_latest` views show the latest snapshot.
+    History,
+}
+
+/// What a changed table definition does to an existing table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Migrate {
+    /// New columns are added; a removed or retyped column fails the run.
+    #[default]
+    Safe,
+    /// A table whose columns were removed or retyped is dropped and
+    /// created again (its data and, if any, dependent views must go first).
+    Force,
+}
 
 /// What a sink needs to know about a run before it starts.
 #[derive(Debug, Clone)]

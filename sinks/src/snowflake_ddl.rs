@@ -1,6 +1,5 @@
 //! Snowflake DDL for the registry's tables (`cloudtab schema --format
-//! snowflake`), the first piece of the Snowflake sink (issue #16): the
-//! sink will create exactly these tables.
+//! snowflake`): the Snowflake sink creates exactly these tables.
 //!
 //! Types, and why:
 //!
@@ -58,6 +57,15 @@ fn sf_literal(s: &str) -> String {
 
 /// `CREATE TABLE IF NOT EXISTS` for `t` in `schema`, with comments.
 pub fn sf_create_table(t: &TableDef, schema: &str) -> String {
+    sf_create_table_in(t, schema, false)
+}
+
+/// The column history mode adds: the run whose snapshot a row belongs to.
+pub const SF_SNAPSHOT_RUN_COLUMN: &str = "_SNAPSHOT_RUN_ID";
+
+/// [`sf_create_table`], or with `history` the history-mode table: an
+/// extra `_SNAPSHOT_RUN_ID` column that leads the primary key.
+pub fn sf_create_table_in(t: &TableDef, schema: &str, history: bool) -> String {
     let mut cols: Vec<String> = t
         .columns
         .iter()
@@ -71,8 +79,18 @@ pub fn sf_create_table(t: &TableDef, schema: &str) -> String {
             )
         })
         .collect();
-    if !t.primary_key.is_empty() {
-        let pk: Vec<String> = t.primary_key.iter().map(|c| sf_ident(c)).collect();
+    let mut pk: Vec<String> = t.primary_key.iter().map(|c| sf_ident(c)).collect();
+    if history {
+        cols.push(format!(
+            "    {} VARCHAR NOT NULL COMMENT {}",
+            sf_ident(SF_SNAPSHOT_RUN_COLUMN),
+            sf_literal("The run whose snapshot this row belongs to (history mode).")
+        ));
+        if !pk.is_empty() {
+            pk.insert(0, sf_ident(SF_SNAPSHOT_RUN_COLUMN));
+        }
+    }
+    if !pk.is_empty() {
         cols.push(format!("    PRIMARY KEY ({})", pk.join(", ")));
     }
     format!(

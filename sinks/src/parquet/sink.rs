@@ -82,6 +82,43 @@ fn column_encoding(f: &arrow::datatypes::Field) -> ColumnEncoding {
     }
 }
 
+/// The writer settings of every Parquet file cloudtab writes (the
+/// Parquet sink's and the files the Snowflake sink stages): Snappy, row
+/// groups of at most `row_group_rows` rows and `row_group_bytes` bytes,
+/// and each column's encoding from [`column_encoding`].
+pub(crate) fn writer_properties(
+    tables: &[(&'static TableDef, SchemaRef)],
+    row_group_rows: usize,
+    row_group_bytes: usize,
+) -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_max_row_group_bytes(Some(row_group_bytes))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")));
+    for (_, schema) in tables {
+        for f in schema.fields() {
+            let col = ColumnPath::from(f.name().as_str());
+            match column_encoding(f) {
+                ColumnEncoding::Plain => {
+                    props = props
+                        .set_column_dictionary_enabled(col.clone(), false)
+                        .set_column_statistics_enabled(col, EnabledStatistics::None);
+                }
+                ColumnEncoding::PlainWithStatistics => {
+                    props = props.set_column_dictionary_enabled(col, false);
+                }
+                ColumnEncoding::DictionaryNoStatistics => {
+                    props = props.set_column_statistics_enabled(col, EnabledStatistics::None);
+                }
+                ColumnEncoding::DictionaryAndStatistics => {}
+            }
+        }
+    }
+    props.build()
+}
+
 /// Bytes a file buffers before its upload goes multipart, and the size of
 /// each part, on a local root.
 const LOCAL_PART_BYTES: usize = 1 << 20;
@@ -217,32 +254,11 @@ impl Sink for ParquetSink {
 
     async fn begin(&self, run: &RunInfo) -> Result<Box<dyn SinkTransaction>, SinkError> {
         crate::sink::validate_run_id(&run.run_id)?;
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(self.config.row_group_rows))
-            .set_max_row_group_bytes(Some(self.config.row_group_bytes))
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_created_by(format!("cloudtab {}", env!("CARGO_PKG_VERSION")));
-        for (_, schema) in &run.tables {
-            for f in schema.fields() {
-                let col = ColumnPath::from(f.name().as_str());
-                match column_encoding(f) {
-                    ColumnEncoding::Plain => {
-                        props = props
-                            .set_column_dictionary_enabled(col.clone(), false)
-                            .set_column_statistics_enabled(col, EnabledStatistics::None);
-                    }
-                    ColumnEncoding::PlainWithStatistics => {
-                        props = props.set_column_dictionary_enabled(col, false);
-                    }
-                    ColumnEncoding::DictionaryNoStatistics => {
-                        props = props.set_column_statistics_enabled(col, EnabledStatistics::None);
-                    }
-                    ColumnEncoding::DictionaryAndStatistics => {}
-                }
-            }
-        }
-        let props = props.build();
+        let props = writer_properties(
+            &run.tables,
+            self.config.row_group_rows,
+            self.config.row_group_bytes,
+        );
         // One writer per root: with the lock (or lease) held no other run
         // is live, so every run directory no manifest names is a killed
         // run's leftover.

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::sink::SinkError;
+pub use crate::sink::{LoadMode, Migrate};
 
 /// Configuration of the `postgres` sink.
 ///
@@ -118,30 +119,6 @@ impl SslMode {
             ))),
         }
     }
-}
-
-/// How runs land in the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum LoadMode {
-    /// The tables hold the latest snapshot only.
-    #[default]
-    Snapshot,
-    /// Every run is appended (column `_snapshot_run_id` tells the runs
-    /// apart) and `<table>_latest` views show the latest snapshot.
-    History,
-}
-
-/// What a changed table definition does to an existing table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Migrate {
-    /// New columns are added; a removed or retyped column fails the run.
-    #[default]
-    Safe,
-    /// A table whose columns were removed or retyped is dropped and
-    /// created again (its data and, if any, dependent views must go first).
-    Force,
 }
 
 fn default_schema() -> String {
