@@ -37,7 +37,7 @@ const STAGED_ROW_GROUP_ROWS: usize = 65_536;
 const STAGING_PREFIX: &str = "_CLOUDTAB_STAGING_";
 
 /// An expiry long past, for a released lock.
-const EPOCH: &str = "TO_TIMESTAMP_TZ('1970-01-01 00:00:00 +00:00')";
+const EPOCH: &str = "CAST('1970-01-01 00:00:00 +00:00' AS TIMESTAMP_TZ)";
 
 /// The Snowflake sink. See the module docs.
 pub struct SnowflakeSink {
@@ -202,7 +202,7 @@ impl SnowflakeSink {
         let history = self.layout_history();
         let mut plans = Vec::new();
         let mut problems = Vec::new();
-        for (i, (t, schema)) in tables.iter().enumerate() {
+        for (t, schema) in tables {
             let mut plan = TablePlan {
                 def: t,
                 schema: schema.clone(),
@@ -926,7 +926,7 @@ impl SnowflakeTransaction {
                 self.q(
                     &format!("create the view `{}_LATEST`", def.name.to_uppercase()),
                     &format!(
-                        "CREATE OR REPLACE VIEW {view} AS SELECT o.* FROM {qt} o WHERE {}",
+                        "CREATE OR REPLACE VIEW {view} COPY GRANTS AS SELECT o.* FROM {qt} o WHERE {}",
                         self.previous()
                     ),
                     &[],
@@ -1168,8 +1168,8 @@ impl SinkTransaction for SnowflakeTransaction {
                     b
                 };
                 let what = format!("carry table `{}` forward", p.def.name);
-                let young = "o.\"_SYNCED_AT\" >= TO_TIMESTAMP_TZ(?)";
-                let old = "(o.\"_SYNCED_AT\" < TO_TIMESTAMP_TZ(?) OR o.\"_SYNCED_AT\" IS NULL)";
+                let young = "o.\"_SYNCED_AT\" >= CAST(? AS TIMESTAMP_TZ)";
+                let old = "(o.\"_SYNCED_AT\" < CAST(? AS TIMESTAMP_TZ) OR o.\"_SYNCED_AT\" IS NULL)";
                 // Ids first: once the rows are in the staging table, the
                 // NOT EXISTS above no longer finds them.
                 self.q(
