@@ -8,6 +8,7 @@ mod fakesnow;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use cloudtab_schema::Registry;
@@ -98,11 +99,9 @@ impl Peer {
     }
 
     async fn count(&self, sql: &str) -> u64 {
-        self.sql(sql).await[0][0]
-            .as_deref()
-            .unwrap()
-            .parse()
-            .unwrap()
+        let v = self.sql(sql).await[0][0].clone().unwrap_or_default();
+        v.parse::<f64>()
+            .unwrap_or_else(|_| panic!("{sql} gave {v}")) as u64
     }
 }
 
@@ -153,7 +152,7 @@ fn pairs(rows: Vec<Vec<Option<String>>>) -> BTreeMap<String, u64> {
         .map(|r| {
             (
                 r[0].clone().unwrap_or_default(),
-                r[1].as_deref().unwrap_or("0").parse().unwrap(),
+                r[1].as_deref().unwrap_or("0").parse::<f64>().unwrap() as u64,
             )
         })
         .collect()
@@ -168,6 +167,8 @@ fn demo(scale: u64, seed: u64) -> (BTreeMap<String, u64>, BTreeMap<String, u64>)
     }
     (tables, edges)
 }
+
+const DEMO: &str = "  - type: demo\n    scale: 1\n";
 
 fn demo_source(scale: u64, seed: u64, fail: &str) -> String {
     format!("  - type: demo\n    scale: {scale}\n    seed: {seed}\n    fail_scopes: [{fail}]\n")
@@ -318,4 +319,312 @@ async fn the_snowflake_sink_passes_the_conformance_suite() {
         "\0",
     )
     .await;
+}
+
+fn run_id(peer_rows: Vec<Vec<Option<String>>>) -> String {
+    peer_rows[0][0].clone().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_replaces_the_first_and_failed_scopes_are_carried() {
+    let peer = Peer::start().await;
+    let (code, out, err) = sync_with(&peer.config("CLOUDTAB", &demo_source(2, 1, ""), ""), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = sync_with(&peer.config("CLOUDTAB", &demo_source(4, 7, ""), ""), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (tables, edges) = demo(4, 7);
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, tables);
+    assert_eq!(edge_counts(&peer, "CLOUDTAB._EDGES").await, edges);
+    let first = run_id(peer.sql("SELECT id FROM CLOUDTAB._RUNS").await);
+    assert_eq!(peer.count("SELECT COUNT(*) FROM CLOUDTAB._RUNS").await, 1);
+
+    // SQS fails everywhere, IAM in one account: their rows stay, with
+    // the run that read them; everything else is the new run's.
+    let accounts = cloudtab_extract::demo::account_ids(&cloudtab_extract::demo::DemoConfig {
+        scale: 4,
+        seed: 7,
+        fail_scopes: vec![],
+    });
+    let fail = format!("'*/*/sqs', '{}/global/iam'", accounts[0]);
+    let (code, out, err) = sync_with(&peer.config("CLOUDTAB", &demo_source(4, 7, &fail), ""), &[]);
+    assert_eq!(code, 3, "{out}\n{err}");
+    let second = run_id(peer.sql("SELECT id FROM CLOUDTAB._RUNS").await);
+    assert_ne!(first, second);
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, tables);
+    assert_eq!(edge_counts(&peer, "CLOUDTAB._EDGES").await, edges);
+    assert_eq!(
+        peer.count(&format!(
+            "SELECT COUNT(*) FROM CLOUDTAB.AWS_SQS_QUEUE WHERE _run_id <> '{first}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        peer.count(&format!(
+            "SELECT COUNT(*) FROM CLOUDTAB.AWS_IAM_USER WHERE account_id = '{}' AND _run_id <> '{first}'",
+            accounts[0]
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        peer.count(&format!(
+            "SELECT COUNT(*) FROM CLOUDTAB.AWS_EC2_INSTANCE WHERE _run_id <> '{second}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        peer.count(
+            "SELECT SUM(carried_rows) FROM CLOUDTAB._SCOPES WHERE service = 'sqs' AND status = 'denied'"
+        )
+        .await,
+        tables["aws_sqs_queue"]
+    );
+    // Carried tags are still VARIANT objects.
+    assert_eq!(
+        peer.count(
+            "SELECT COUNT(*) FROM CLOUDTAB.AWS_SQS_QUEUE WHERE tags:owner::string IS NOT NULL"
+        )
+        .await,
+        peer.count(
+            "SELECT COUNT(*) FROM CLOUDTAB.AWS_SQS_QUEUE WHERE CAST(tags AS VARCHAR) LIKE '%\"owner\"%'"
+        )
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_mode_appends_runs_and_latest_views_show_the_snapshot() {
+    let peer = Peer::start().await;
+    let history = "    mode: history\n";
+    let (code, out, err) = sync_with(&peer.config("HIST", &demo_source(2, 42, ""), history), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = sync_with(
+        &peer.config("HIST", &demo_source(2, 42, "'*/*/sqs'"), history),
+        &[],
+    );
+    assert_eq!(code, 3, "{out}\n{err}");
+    let (tables, edges) = demo(2, 42);
+    assert_eq!(table_counts(&peer, "HIST", "_LATEST").await, tables);
+    assert_eq!(edge_counts(&peer, "HIST._EDGES_LATEST").await, edges);
+    let doubled: BTreeMap<String, u64> = tables.iter().map(|(k, v)| (k.clone(), v * 2)).collect();
+    assert_eq!(table_counts(&peer, "HIST", "").await, doubled);
+    assert_eq!(peer.count("SELECT COUNT(*) FROM HIST._RUNS").await, 2);
+    assert_eq!(peer.count("SELECT COUNT(*) FROM HIST._RUNS_LATEST").await, 1);
+    assert_eq!(peer.count("SELECT COUNT(*) FROM HIST._CLOUDTAB_SNAPSHOTS").await, 2);
+    // The carried queues belong to the second snapshot but keep the run
+    // that read them.
+    assert_eq!(
+        peer.count(
+            "SELECT COUNT(*) FROM HIST.AWS_SQS_QUEUE_LATEST q WHERE q._run_id <> q._snapshot_run_id"
+        )
+        .await,
+        tables["aws_sqs_queue"]
+    );
+    // A snapshot-mode run into the history schema is refused (exit 2).
+    let (code, _, err) = sync_with(&peer.config("HIST", &demo_source(2, 42, ""), ""), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("history mode"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_tables_fail_with_exit_2_unless_forced_and_new_columns_are_added() {
+    let peer = Peer::start().await;
+    let config = peer.config("CLOUDTAB", &demo_source(1, 42, ""), "");
+    assert_eq!(sync_with(&config, &[]).0, 0);
+    peer.sql("ALTER TABLE CLOUDTAB.AWS_SQS_QUEUE ADD COLUMN LEGACY NUMBER(38,0)")
+        .await;
+    let (code, _, err) = sync_with(&config, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("AWS_SQS_QUEUE") && err.contains("LEGACY") && err.contains("--migrate=force"),
+        "{err}"
+    );
+    // A column cloudtab knows but the table lacks comes back by itself.
+    peer.sql("ALTER TABLE CLOUDTAB.AWS_SQS_QUEUE DROP COLUMN LEGACY")
+        .await;
+    peer.sql("ALTER TABLE CLOUDTAB.AWS_SQS_QUEUE DROP COLUMN DELAY_SECONDS")
+        .await;
+    let (code, out, err) = sync_with(&config, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (tables, _) = demo(1, 42);
+    assert_eq!(
+        peer.count("SELECT COUNT(DELAY_SECONDS) FROM CLOUDTAB.AWS_SQS_QUEUE")
+            .await,
+        tables["aws_sqs_queue"]
+    );
+    // A retyped column: exit 2, then --migrate force recreates the table.
+    peer.sql("ALTER TABLE CLOUDTAB.AWS_SQS_QUEUE DROP COLUMN DELAY_SECONDS")
+        .await;
+    peer.sql("ALTER TABLE CLOUDTAB.AWS_SQS_QUEUE ADD COLUMN DELAY_SECONDS VARCHAR")
+        .await;
+    assert_eq!(sync_with(&config, &[]).0, 2);
+    let (code, out, err) = sync_with(&config, &["--migrate", "force"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        run_id(
+            peer.sql(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = 'CLOUDTAB' \
+                 AND table_name = 'AWS_SQS_QUEUE' AND column_name = 'DELAY_SECONDS'"
+            )
+            .await
+        ),
+        "NUMBER"
+    );
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, tables);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses() {
+    let peer = Peer::start().await;
+    let config = peer.config("CLOUDTAB", &demo_source(1, 42, ""), "    lock_wait_secs: 0\n    lease_secs: 6\n");
+    assert_eq!(sync_with(&config, &[]).0, 0);
+    let before = table_counts(&peer, "CLOUDTAB", "").await;
+    // Another run holds the lock for an hour.
+    peer.sql(
+        "UPDATE CLOUDTAB._CLOUDTAB_LOCK SET holder = 'other', run_id = 'run-elsewhere', host = 'build-7', pid = 4242, \
+         expires_at = DATEADD(hour, 1, CURRENT_TIMESTAMP())",
+    )
+    .await;
+    let (code, _, err) = sync_with(&config, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("another cloudtab run") && err.contains("run-elsewhere") && err.contains("build-7"),
+        "{err}"
+    );
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, before);
+    // It lapses: the next run takes the lock over.
+    peer.sql("UPDATE CLOUDTAB._CLOUDTAB_LOCK SET expires_at = DATEADD(second, -1, CURRENT_TIMESTAMP())")
+        .await;
+    assert_eq!(sync_with(&config, &[]).0, 0);
+
+    // A run killed mid-load (SIGKILL, many small files): the previous
+    // snapshot stays whole; the next run waits for the hold to lapse,
+    // drops the killed run's staging tables and commits.
+    let big = peer.config(
+        "CLOUDTAB",
+        &demo_source(30, 3, ""),
+        "    lock_wait_secs: 60\n    lease_secs: 6\n    file_rows: 50\n",
+    );
+    let mut child = cloudtab()
+        .arg("sync")
+        .arg("--config")
+        .arg(&big)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until its staging tables hold rows, then kill it.
+    let start = std::time::Instant::now();
+    loop {
+        let staged = peer
+            .sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'CLOUDTAB' \
+                 AND STARTSWITH(table_name, '_CLOUDTAB_STAGING_')",
+            )
+            .await;
+        if staged.len() > 5 {
+            let mut rows = 0;
+            for t in &staged {
+                rows += peer
+                    .count(&format!(
+                        "SELECT COUNT(*) FROM CLOUDTAB.\"{}\"",
+                        t[0].as_deref().unwrap()
+                    ))
+                    .await;
+            }
+            if rows > 0 {
+                break;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
+        assert!(start.elapsed().as_secs() < 120, "the run never loaded a file");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, before);
+    let (code, out, err) = sync_with(&big, &[]);
+    assert_eq!(code, 0, "{out}\n{err}\n{}", peer.server.log());
+    assert!(err.contains("waiting for it") || out.contains("waiting for it"), "{err}");
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, demo(30, 3).0);
+    assert_eq!(
+        peer.count(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'CLOUDTAB' \
+             AND STARTSWITH(table_name, '_CLOUDTAB_STAGING_')"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_sees_the_old_snapshot_or_the_new_one_never_a_mix() {
+    let peer = Arc::new(Peer::start().await);
+    assert_eq!(sync_with(&peer.config("CLOUDTAB", &demo_source(2, 1, ""), ""), &[]).0, 0);
+    let pair = "SELECT (SELECT COUNT(*) FROM CLOUDTAB.AWS_EC2_INSTANCE), (SELECT COUNT(*) FROM CLOUDTAB._EDGES), \
+                (SELECT COUNT(*) FROM CLOUDTAB.AWS_SQS_QUEUE), (SELECT MIN(id) FROM CLOUDTAB._RUNS)";
+    let old = peer.sql(pair).await[0].clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (peer, stop) = (peer.clone(), stop.clone());
+        tokio::spawn(async move {
+            let s = peer.session().await;
+            s.query("USE DATABASE INVENTORY", &[]).await.unwrap();
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                seen.push(s.query(pair, &[]).await.unwrap().text()[0].clone());
+            }
+            seen
+        })
+    };
+    let config = peer.config("CLOUDTAB", &demo_source(6, 2, ""), "    file_rows: 200\n");
+    assert_eq!(sync_with(&config, &[]).0, 0);
+    stop.store(true, Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    let new = peer.sql(pair).await[0].clone();
+    assert_ne!(old, new);
+    assert!(seen.len() > 5, "the reader read {} times", seen.len());
+    for s in &seen {
+        assert!(*s == old || *s == new, "a reader saw {s:?}, neither {old:?} nor {new:?}");
+    }
+    assert!(seen.contains(&old));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_check_says_what_is_wrong_before_extraction() {
+    let peer = Peer::start().await;
+    // A database that does not exist: nothing extracted, the message says
+    // what to grant.
+    let yaml = format!(
+        "sources:\n{DEMO}sinks:\n  - type: snowflake\n    url: \"snowflake://cloudtab@fakesnow/NOPE/CLOUDTAB?host={}\"\n    password_file: {}\n",
+        peer.base_url(),
+        peer.password_file().display()
+    );
+    let config = peer.dir.path().join("nope.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let (code, _, err) = sync_with(&config, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("GRANT USAGE ON DATABASE \"NOPE\""), "{err}");
+    assert!(!err.contains("not-checked-by-the-emulator"), "{err}");
+    // No secret configured: exit 2, naming what to set.
+    let (code, _, err) = outcome(
+        &cloudtab()
+            .args(["sync", "--sink", &peer.url("CLOUDTAB")])
+            .env_remove("SNOWFLAKE_PASSWORD")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("SNOWFLAKE_PASSWORD") && err.contains("private_key_file"), "{err}");
+    // A password on the command line is refused without echoing it.
+    let (code, _, err) = outcome(
+        &cloudtab()
+            .args(["sync", "--sink", "snowflake://u:hunter2@acct/db/s"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }

@@ -25,6 +25,7 @@ pub fn snowflake_python() -> PathBuf {
 /// fakesnow's server on a free 127.0.0.1 port; killed on drop.
 pub struct Fakesnow {
     child: Child,
+    log: tempfile::NamedTempFile,
     /// Its port on 127.0.0.1.
     pub port: u16,
 }
@@ -37,10 +38,11 @@ impl Fakesnow {
             .local_addr()
             .unwrap()
             .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(snowflake_python().with_file_name("fakesnow"))
             .args(["-s", "-p", &port.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .expect("start fakesnow (run ./scripts/test.sh, which installs it)");
         let start = Instant::now();
@@ -54,7 +56,14 @@ impl Fakesnow {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Fakesnow { child, port }
+        Fakesnow { child, log, port }
+    }
+}
+
+impl Fakesnow {
+    /// The server's log: the statements it refused, and why.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 }
 
