@@ -77,6 +77,7 @@ impl Peer {
                 user: "reader".into(),
                 role: None,
                 secret: Secret::PasswordFile(self.password_file()),
+                lock_timeout_secs: 60,
             },
         )
         .await
@@ -502,10 +503,14 @@ async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses
     // A run killed mid-load (SIGKILL, many small files): the previous
     // snapshot stays whole; the next run waits for the hold to lapse,
     // drops the killed run's staging tables and commits.
+    // Small batches and files: the load is hundreds of COPYs, so the kill
+    // lands in it, not in the short publishing transaction (an emulator
+    // session never ends, so a transaction left open there would hold
+    // the tables for ever; see the README on a killed run's transaction).
     let big = peer.config(
         "CLOUDTAB",
         &demo_source(30, 3, ""),
-        "    lock_wait_secs: 60\n    lease_secs: 6\n    file_rows: 50\n",
+        "    lock_wait_secs: 60\n    lease_secs: 6\n    file_rows: 50\nbatch_rows: 50\n",
     );
     let mut child = cloudtab()
         .arg("sync")

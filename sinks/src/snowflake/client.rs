@@ -44,6 +44,9 @@ pub struct LoginInfo {
     pub role: Option<String>,
     /// Where the secret comes from.
     pub secret: super::auth::Secret,
+    /// How long a statement waits for another transaction's lock before
+    /// it fails (Snowflake's `LOCK_TIMEOUT`; its default is 12 hours).
+    pub lock_timeout_secs: u64,
 }
 
 struct Tokens {
@@ -176,7 +179,14 @@ pub struct ServerError {
 
 impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (Snowflake error {})", self.message.trim(), self.code)
+        write!(f, "{} (Snowflake error {})", self.message.trim(), self.code)?;
+        let m = self.message.to_lowercase();
+        if self.code == "000625" || (m.contains("lock") && (m.contains("timeout") || m.contains("waiting"))) {
+            // A transaction left open (a killed client's session lives on
+            // until it expires) holds the table.
+            f.write_str("; another transaction holds the table: find it with `SHOW TRANSACTIONS` or `SHOW LOCKS`, end it with `SELECT SYSTEM$ABORT_TRANSACTION(<id>)`")?;
+        }
+        Ok(())
     }
 }
 
@@ -376,7 +386,12 @@ async fn login(http: &reqwest::Client, info: &LoginInfo) -> Result<Tokens, Clien
         "ACCOUNT_NAME": super::auth::jwt_account(&info.account),
         "LOGIN_NAME": info.user,
         "CLIENT_ENVIRONMENT": {"APPLICATION": "cloudtab", "OS": std::env::consts::OS},
-        "SESSION_PARAMETERS": {"AUTOCOMMIT": true, "TIMEZONE": "UTC", "QUERY_TAG": "cloudtab"},
+        "SESSION_PARAMETERS": {
+            "AUTOCOMMIT": true,
+            "TIMEZONE": "UTC",
+            "QUERY_TAG": "cloudtab",
+            "LOCK_TIMEOUT": info.lock_timeout_secs,
+        },
     });
     match &creds {
         Credentials::Password(p) => data["PASSWORD"] = json!(p),

@@ -361,6 +361,7 @@ impl SnowflakeSinkConfig {
                 user,
                 role: c.role.as_ref().map(|r| r.to_uppercase()),
                 secret,
+                lock_timeout_secs: c.lock_wait_secs.max(60),
             },
             database: database.to_uppercase(),
             schema: c.schema.to_uppercase(),
