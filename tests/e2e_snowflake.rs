@@ -5,6 +5,8 @@
 mod common;
 #[path = "support/fakesnow.rs"]
 mod fakesnow;
+#[path = "support/moto.rs"]
+mod moto;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -632,4 +634,154 @@ async fn the_health_check_says_what_is_wrong_before_extraction() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// The Snowflake connector's own code (`tests/support/snowflake_crypto_check.py`).
+fn crypto_check(args: &[&str]) -> String {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/snowflake_crypto_check.py");
+    let o = std::process::Command::new(fakesnow::snowflake_python())
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let (code, out, err) = outcome(&o);
+    assert_eq!(code, 0, "{err}");
+    out.trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_put_to_an_s3_stage_decrypt_with_the_python_connectors_own_code() {
+    use base64::Engine;
+    let moto = moto::Moto::start(&python());
+    let conf = moto::sdk_config(&moto.url(), "us-east-1").await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("sfc-stage").send().await.unwrap();
+    let dir = TempDir::new().unwrap();
+    // A Parquet-sized file whose length is not a multiple of the AES
+    // block, and one that is (PKCS#7 then adds a whole block).
+    let data: Vec<u8> = (0..300_001u32).map(|i| (i * 7 % 251) as u8).collect();
+    for (key_len, body) in [(16usize, &data[..]), (32, &data[..4096])] {
+        let master: Vec<u8> = (0..key_len as u8).map(|i| i.wrapping_mul(37)).collect();
+        let material = serde_json::json!({
+            "queryStageMasterKey": base64::engine::general_purpose::STANDARD.encode(&master),
+            "queryId": "01b8f3a2-0000-4e2c-0000-000123456789",
+            "smkId": 8215,
+        });
+        // What Snowflake answers a PUT with when the account's stages are
+        // on S3: the stage's bucket and path, short-lived credentials, and
+        // the encryption material.
+        let put = serde_json::json!({
+            "command": "UPLOAD",
+            "stageInfo": {
+                "locationType": "S3",
+                "location": "sfc-stage/stages/4f1e/run/aws_ec2_instance/00001/",
+                "region": "us-east-1",
+                "endPoint": moto.url(),
+                "creds": {"AWS_KEY_ID": "testing", "AWS_SECRET_KEY": "testing", "AWS_TOKEN": "session-token"},
+            },
+            "encryptionMaterial": material,
+        });
+        cloudtab_sinks::snowflake::stage::upload(
+            &http_client().unwrap(),
+            &put,
+            "part-00001.parquet",
+            bytes::Bytes::copy_from_slice(body),
+        )
+        .await
+        .unwrap();
+        let got = s3
+            .get_object()
+            .bucket("sfc-stage")
+            .key("stages/4f1e/run/aws_ec2_instance/00001/part-00001.parquet")
+            .send()
+            .await
+            .unwrap();
+        let meta = got.metadata().cloned().unwrap_or_default();
+        let cipher = got.body.collect().await.unwrap().into_bytes();
+        assert_ne!(&cipher[..], body, "the stage got plaintext");
+        assert_eq!(cipher.len() % 16, 0);
+        assert_eq!(
+            meta["sfc-digest"],
+            cloudtab_sinks::snowflake::crypt::digest(body)
+        );
+        let matdesc: serde_json::Value = serde_json::from_str(&meta["x-amz-matdesc"]).unwrap();
+        assert_eq!(matdesc["smkId"], "8215");
+        assert_eq!(matdesc["keySize"], (key_len * 8).to_string());
+        let metadata = serde_json::json!({
+            "key": meta["x-amz-key"],
+            "iv": meta["x-amz-iv"],
+            "matdesc": meta["x-amz-matdesc"],
+        });
+        let (src, dst) = (dir.path().join("cipher"), dir.path().join("plain"));
+        std::fs::write(&src, &cipher).unwrap();
+        crypto_check(&[
+            "decrypt",
+            &material.to_string(),
+            &metadata.to_string(),
+            src.to_str().unwrap(),
+            dst.to_str().unwrap(),
+        ]);
+        assert_eq!(std::fs::read(&dst).unwrap(), body, "key of {key_len} bytes");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_pair_login_signs_a_jwt_snowflake_verifies() {
+    use cloudtab_sinks::snowflake::auth;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let fingerprint = crypto_check(&["keys", d, "correct horse"]);
+    let pem = std::fs::read_to_string(dir.path().join("key.p8")).unwrap();
+    let encrypted = std::fs::read_to_string(dir.path().join("key-encrypted.p8")).unwrap();
+    let key = auth::load_key(&pem, None).unwrap();
+    assert_eq!(auth::public_key_fingerprint(&key), fingerprint);
+    // The encrypted key: the passphrase opens it; none or a wrong one
+    // says so.
+    let same = auth::load_key(&encrypted, Some("correct horse")).unwrap();
+    assert_eq!(auth::public_key_fingerprint(&same), fingerprint);
+    assert!(auth::load_key(&encrypted, None).unwrap_err().contains("passphrase"));
+    assert!(auth::load_key(&encrypted, Some("wrong")).unwrap_err().contains("wrong passphrase"));
+
+    let now = chrono::Utc::now().timestamp();
+    let token = auth::jwt(&key, &fingerprint, "myorg-acct1.eu-west-1", "loader", now).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_str(&crypto_check(&["jwt", d, &token, "myorg-acct1", "loader"])).unwrap();
+    assert_eq!(claims["sub"], "MYORG-ACCT1.LOADER");
+    assert_eq!(claims["iss"], format!("MYORG-ACCT1.LOADER.{fingerprint}"));
+    assert_eq!(claims["iat"], now);
+    assert!(claims["exp"].as_i64().unwrap() > now);
+
+    // A sync that logs in with the encrypted key (the emulator accepts any
+    // login; the JWT itself is checked above).
+    let peer = Peer::start().await;
+    let yaml = format!(
+        "sources:\n{DEMO}sinks:\n  - type: snowflake\n    url: \"{}\"\n    private_key_file: {}\n    private_key_passphrase_env: KEY_PASS\n",
+        peer.url("KEYS"),
+        dir.path().join("key-encrypted.p8").display()
+    );
+    let config = dir.path().join("c.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let (code, out, err) = outcome(
+        &cloudtab()
+            .args(["sync", "--config", config.to_str().unwrap()])
+            .env("KEY_PASS", "correct horse")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!err.contains("correct horse") && !out.contains("correct horse"));
+    let (code, _, err) = outcome(
+        &cloudtab()
+            .args(["sync", "--config", config.to_str().unwrap()])
+            .env("KEY_PASS", "wrong")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("private_key_file") && err.contains("wrong passphrase"), "{err}");
 }
