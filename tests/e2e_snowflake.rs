@@ -414,8 +414,15 @@ async fn history_mode_appends_runs_and_latest_views_show_the_snapshot() {
     let doubled: BTreeMap<String, u64> = tables.iter().map(|(k, v)| (k.clone(), v * 2)).collect();
     assert_eq!(table_counts(&peer, "HIST", "").await, doubled);
     assert_eq!(peer.count("SELECT COUNT(*) FROM HIST._RUNS").await, 2);
-    assert_eq!(peer.count("SELECT COUNT(*) FROM HIST._RUNS_LATEST").await, 1);
-    assert_eq!(peer.count("SELECT COUNT(*) FROM HIST._CLOUDTAB_SNAPSHOTS").await, 2);
+    assert_eq!(
+        peer.count("SELECT COUNT(*) FROM HIST._RUNS_LATEST").await,
+        1
+    );
+    assert_eq!(
+        peer.count("SELECT COUNT(*) FROM HIST._CLOUDTAB_SNAPSHOTS")
+            .await,
+        2
+    );
     // The carried queues belong to the second snapshot but keep the run
     // that read them.
     assert_eq!(
@@ -481,7 +488,11 @@ async fn changed_tables_fail_with_exit_2_unless_forced_and_new_columns_are_added
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses() {
     let peer = Peer::start().await;
-    let config = peer.config("CLOUDTAB", &demo_source(1, 42, ""), "    lock_wait_secs: 0\n    lease_secs: 6\n");
+    let config = peer.config(
+        "CLOUDTAB",
+        &demo_source(1, 42, ""),
+        "    lock_wait_secs: 0\n    lease_secs: 6\n",
+    );
     assert_eq!(sync_with(&config, &[]).0, 0);
     let before = table_counts(&peer, "CLOUDTAB", "").await;
     // Another run holds the lock for an hour.
@@ -493,13 +504,17 @@ async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses
     let (code, _, err) = sync_with(&config, &[]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("another cloudtab run") && err.contains("run-elsewhere") && err.contains("build-7"),
+        err.contains("another cloudtab run")
+            && err.contains("run-elsewhere")
+            && err.contains("build-7"),
         "{err}"
     );
     assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, before);
     // It lapses: the next run takes the lock over.
-    peer.sql("UPDATE CLOUDTAB._CLOUDTAB_LOCK SET expires_at = DATEADD(second, -1, CURRENT_TIMESTAMP())")
-        .await;
+    peer.sql(
+        "UPDATE CLOUDTAB._CLOUDTAB_LOCK SET expires_at = DATEADD(second, -1, CURRENT_TIMESTAMP())",
+    )
+    .await;
     assert_eq!(sync_with(&config, &[]).0, 0);
 
     // A run killed mid-load (SIGKILL, many small files): the previous
@@ -545,8 +560,14 @@ async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses
                 break;
             }
         }
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
-        assert!(start.elapsed().as_secs() < 120, "the run never loaded a file");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the run never loaded a file"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     child.kill().unwrap();
@@ -554,7 +575,10 @@ async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses
     assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, before);
     let (code, out, err) = sync_with(&big, &[]);
     assert_eq!(code, 0, "{out}\n{err}\n{}", peer.server.log());
-    assert!(err.contains("waiting for it") || out.contains("waiting for it"), "{err}");
+    assert!(
+        err.contains("waiting for it") || out.contains("waiting for it"),
+        "{err}"
+    );
     assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, demo(30, 3).0);
     assert_eq!(
         peer.count(
@@ -569,7 +593,10 @@ async fn a_run_holding_the_schema_keeps_others_out_and_a_killed_runs_hold_lapses
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_sees_the_old_snapshot_or_the_new_one_never_a_mix() {
     let peer = Arc::new(Peer::start().await);
-    assert_eq!(sync_with(&peer.config("CLOUDTAB", &demo_source(2, 1, ""), ""), &[]).0, 0);
+    assert_eq!(
+        sync_with(&peer.config("CLOUDTAB", &demo_source(2, 1, ""), ""), &[]).0,
+        0
+    );
     let pair = "SELECT (SELECT COUNT(*) FROM CLOUDTAB.AWS_EC2_INSTANCE), (SELECT COUNT(*) FROM CLOUDTAB._EDGES), \
                 (SELECT COUNT(*) FROM CLOUDTAB.AWS_SQS_QUEUE), (SELECT MIN(id) FROM CLOUDTAB._RUNS)";
     let old = peer.sql(pair).await[0].clone();
@@ -594,7 +621,10 @@ async fn a_reader_sees_the_old_snapshot_or_the_new_one_never_a_mix() {
     assert_ne!(old, new);
     assert!(seen.len() > 5, "the reader read {} times", seen.len());
     for s in &seen {
-        assert!(*s == old || *s == new, "a reader saw {s:?}, neither {old:?} nor {new:?}");
+        assert!(
+            *s == old || *s == new,
+            "a reader saw {s:?}, neither {old:?} nor {new:?}"
+        );
     }
     assert!(seen.contains(&old));
 }
@@ -624,7 +654,10 @@ async fn the_health_check_says_what_is_wrong_before_extraction() {
             .unwrap(),
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("SNOWFLAKE_PASSWORD") && err.contains("private_key_file"), "{err}");
+    assert!(
+        err.contains("SNOWFLAKE_PASSWORD") && err.contains("private_key_file"),
+        "{err}"
+    );
     // A password on the command line is refused without echoing it.
     let (code, _, err) = outcome(
         &cloudtab()
@@ -744,8 +777,12 @@ async fn the_key_pair_login_signs_a_jwt_snowflake_verifies() {
     // says so.
     let same = auth::load_key(&encrypted, Some("correct horse")).unwrap();
     assert_eq!(auth::public_key_fingerprint(&same), fingerprint);
-    assert!(auth::load_key(&encrypted, None).unwrap_err().contains("passphrase"));
-    assert!(auth::load_key(&encrypted, Some("wrong")).unwrap_err().contains("wrong passphrase"));
+    assert!(auth::load_key(&encrypted, None)
+        .unwrap_err()
+        .contains("passphrase"));
+    assert!(auth::load_key(&encrypted, Some("wrong"))
+        .unwrap_err()
+        .contains("wrong passphrase"));
 
     let now = chrono::Utc::now().timestamp();
     let token = auth::jwt(&key, &fingerprint, "myorg-acct1.eu-west-1", "loader", now).unwrap();
@@ -783,5 +820,8 @@ async fn the_key_pair_login_signs_a_jwt_snowflake_verifies() {
             .unwrap(),
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("private_key_file") && err.contains("wrong passphrase"), "{err}");
+    assert!(
+        err.contains("private_key_file") && err.contains("wrong passphrase"),
+        "{err}"
+    );
 }

@@ -181,7 +181,9 @@ impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} (Snowflake error {})", self.message.trim(), self.code)?;
         let m = self.message.to_lowercase();
-        if self.code == "000625" || (m.contains("lock") && (m.contains("timeout") || m.contains("waiting"))) {
+        if self.code == "000625"
+            || (m.contains("lock") && (m.contains("timeout") || m.contains("waiting")))
+        {
             // A transaction left open (a killed client's session lives on
             // until it expires) holds the table.
             f.write_str("; another transaction holds the table: find it with `SHOW TRANSACTIONS` or `SHOW LOCKS`, end it with `SELECT SYSTEM$ABORT_TRANSACTION(<id>)`")?;

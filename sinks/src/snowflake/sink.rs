@@ -29,7 +29,16 @@ pub const SNAPSHOTS_TABLE: &str = "_CLOUDTAB_SNAPSHOTS";
 
 /// Rows per row group of a staged file: small, so that the writer's
 /// buffer is flushed into the (compressed) file often.
-const STAGED_ROW_GROUP_ROWS: usize = 65_536;
+const STAGED_ROW_GROUP_ROWS: usize = 16_384;
+
+/// A staged file is put to the stage once it holds this many bytes (or
+/// `file_rows` rows).
+const FILE_BYTES: usize = 8 << 20;
+
+/// All open staged files together: past this, the largest is put to the
+/// stage, so memory stays bounded however many tables a run fills
+/// (docs/BENCHMARKS.md, "Snowflake").
+const OPEN_FILES_BYTES: usize = 24 << 20;
 
 /// Names of the run's own tables (staging, carried ids) start with this
 /// and a nonce; the lock holder drops any it did not make itself (a
@@ -680,6 +689,14 @@ struct OpenFile {
     rows: u64,
 }
 
+impl OpenFile {
+    /// Bytes it holds: the encoded file so far and the row group being
+    /// built.
+    fn bytes(&self) -> usize {
+        self.writer.bytes_written() + self.writer.memory_size()
+    }
+}
+
 /// One table of the run.
 struct TablePlan {
     def: &'static TableDef,
@@ -1093,10 +1110,25 @@ impl SinkTransaction for SnowflakeTransaction {
                 source,
             })?;
         f.rows += rows;
-        let full = f.rows >= self.file_rows as u64;
+        let full = f.rows >= self.file_rows as u64 || f.bytes() >= FILE_BYTES;
         self.plans[i].rows += rows;
         if full {
-            self.flush_file(i).await?;
+            return self.flush_file(i).await;
+        }
+        // Too much in all: the largest open file goes up now.
+        let mut total = 0;
+        let mut largest = (0, i);
+        for (j, p) in self.plans.iter_mut().enumerate() {
+            if let Some(f) = p.file.as_mut() {
+                let b = f.get_mut().unwrap_or_else(|e| e.into_inner()).bytes();
+                total += b;
+                if b > largest.0 {
+                    largest = (b, j);
+                }
+            }
+        }
+        if total > OPEN_FILES_BYTES {
+            self.flush_file(largest.1).await?;
         }
         Ok(())
     }
@@ -1169,7 +1201,8 @@ impl SinkTransaction for SnowflakeTransaction {
                 };
                 let what = format!("carry table `{}` forward", p.def.name);
                 let young = "o.\"_SYNCED_AT\" >= CAST(? AS TIMESTAMP_TZ)";
-                let old = "(o.\"_SYNCED_AT\" < CAST(? AS TIMESTAMP_TZ) OR o.\"_SYNCED_AT\" IS NULL)";
+                let old =
+                    "(o.\"_SYNCED_AT\" < CAST(? AS TIMESTAMP_TZ) OR o.\"_SYNCED_AT\" IS NULL)";
                 // Ids first: once the rows are in the staging table, the
                 // NOT EXISTS above no longer finds them.
                 self.q(
