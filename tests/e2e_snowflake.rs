@@ -5,6 +5,10 @@
 mod common;
 #[path = "support/fakesnow.rs"]
 mod fakesnow;
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -824,4 +828,64 @@ async fn the_key_pair_login_signs_a_jwt_snowflake_verifies() {
         err.contains("private_key_file") && err.contains("wrong passphrase"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_throttling_and_an_expired_session_are_ridden_out() {
+    use fault_proxy::{FaultProxy, Faults};
+    let peer = Peer::start().await;
+    let renewals = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let queries = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (r, q) = (renewals.clone(), queries.clone());
+    // Every 7th statement: HTTP 503, HTTP 429, or Snowflake's "session
+    // expired" (390112), in turn. Renewals are answered here (the
+    // emulator's tokens never expire), keeping the session token.
+    let answer: fault_proxy::Answer = Arc::new(move |_, head: &str, body: &[u8]| {
+        let line = head.lines().next().unwrap_or("");
+        if line.contains("/session/token-request") {
+            r.fetch_add(1, Ordering::SeqCst);
+            let old: serde_json::Value = serde_json::from_slice(body).unwrap();
+            return Some((
+                "200 OK".into(),
+                serde_json::json!({"success": true, "data": {"sessionToken": old["oldSessionToken"], "masterToken": "renewed-master"}}).to_string(),
+            ));
+        }
+        if !line.contains("/queries/v1/query-request") || line.contains("retryCount") {
+            return None;
+        }
+        let n = q.fetch_add(1, Ordering::SeqCst) + 1;
+        if n % 7 != 0 {
+            return None;
+        }
+        Some(match (n / 7) % 3 {
+            0 => ("503 Service Unavailable".into(), "{}".into()),
+            1 => ("429 Too Many Requests".into(), "{}".into()),
+            _ => (
+                "200 OK".into(),
+                r#"{"success": false, "code": "390112", "message": "Your session has expired. Please login again.", "data": null}"#.into(),
+            ),
+        })
+    });
+    let proxy = FaultProxy::start(
+        peer.server.port,
+        Faults {
+            answer: Some(answer),
+            ..Faults::default()
+        },
+    );
+    let yaml = format!(
+        "sources:\n{}sinks:\n  - type: snowflake\n    url: \"snowflake://cloudtab@fakesnow/INVENTORY/CLOUDTAB?host={}\"\n    password_file: {}\n",
+        demo_source(2, 5, ""),
+        proxy.url(),
+        peer.password_file().display()
+    );
+    let config = peer.dir.path().join("faults.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let (code, out, err) = sync_with(&config, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(queries.load(Ordering::SeqCst) > 40);
+    assert!(renewals.load(Ordering::SeqCst) >= 1);
+    let (tables, edges) = demo(2, 5);
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, tables);
+    assert_eq!(edge_counts(&peer, "CLOUDTAB._EDGES").await, edges);
 }

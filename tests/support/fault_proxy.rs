@@ -32,7 +32,14 @@ pub struct Faults {
     /// and its answer dropped (the connection closes unanswered): a write
     /// the server did, which the client cannot know it did.
     pub drop_answer: Option<String>,
+    /// Answers a request itself when this returns `(status, JSON body)`
+    /// for it (request number from 1, head, body); the rest are
+    /// forwarded.
+    pub answer: Option<Answer>,
 }
+
+/// See [`Faults::answer`].
+pub type Answer = Arc<dyn Fn(u64, &str, &[u8]) -> Option<(String, String)> + Send + Sync>;
 
 /// A running proxy.
 pub struct FaultProxy {
@@ -163,6 +170,17 @@ fn handle(
     signers: &Mutex<BTreeSet<(String, String)>>,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut conn)?;
+    if let Some(answer) = &faults.answer {
+        if let Some((status, json)) = answer(n, &head, &body) {
+            injected.fetch_add(1, Ordering::Relaxed);
+            return respond(
+                &mut conn,
+                &status,
+                "Content-Type: application/json\r\n",
+                &json,
+            );
+        }
+    }
     let (key, region, service) = credential_of(&head);
     if !key.is_empty() {
         signers.lock().unwrap().insert((service.clone(), key));
