@@ -413,9 +413,9 @@ pub enum SinkConfig {
     /// Tables in a PostgreSQL schema.
     #[cfg(feature = "postgres")]
     Postgres(PostgresSinkConfig),
-    /// Tables in a Snowflake schema.
+    /// Tables in a Snowflake schema (boxed: the largest config by far).
     #[cfg(feature = "snowflake")]
-    Snowflake(SnowflakeSinkConfig),
+    Snowflake(Box<SnowflakeSinkConfig>),
 }
 
 impl SourceConfig {
@@ -455,7 +455,7 @@ impl SinkConfig {
             #[cfg(feature = "snowflake")]
             {
                 let base = file.iter().find_map(|s| match s {
-                    SinkConfig::Snowflake(p) => Some(p.clone()),
+                    SinkConfig::Snowflake(p) => Some((**p).clone()),
                     _ => None,
                 });
                 let mut p = base.unwrap_or_default();
@@ -464,7 +464,7 @@ impl SinkConfig {
                 p.account = None;
                 p.user = None;
                 p.database = None;
-                return Ok(SinkConfig::Snowflake(p));
+                return Ok(SinkConfig::Snowflake(Box::new(p)));
             }
         }
         if dest.starts_with("postgres://") || dest.starts_with("postgresql://") {
@@ -617,7 +617,7 @@ impl Config {
                     text,
                     rest,
                     path,
-                    SinkConfig::Snowflake,
+                    |c| SinkConfig::Snowflake(Box::new(c)),
                     SinkConfig::validate,
                 )),
                 #[cfg(not(feature = "snowflake"))]

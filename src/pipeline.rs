@@ -178,7 +178,7 @@ async fn build_sinks(config: &Config) -> Result<Vec<Box<dyn Sink>>, CliError> {
             }
             #[cfg(feature = "snowflake")]
             SinkConfig::Snowflake(p) => {
-                SnowflakeSink::build(p.clone()).map(|s| Box::new(s) as Box<dyn Sink>)
+                SnowflakeSink::build((**p).clone()).map(|s| Box::new(s) as Box<dyn Sink>)
             }
         }
         .map_err(|e| {

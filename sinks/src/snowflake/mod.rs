@@ -4,8 +4,10 @@
 //! ```text
 //!   begin    log in twice (the run lock's session, the load's session);
 //!            take the lock row of `_CLOUDTAB_LOCK`; check the tables
-//!            (exit 2 when a column was removed or retyped); create a
-//!            TEMPORARY staging table per table and a TEMPORARY stage
+//!            (exit 2 when a column was removed or retyped); drop staging
+//!            tables a killed run left; create a TRANSIENT staging table
+//!            per table (`_CLOUDTAB_STAGING_<nonce>_<n>`) and a TEMPORARY
+//!            stage
 //!   write    batches → Parquet (the Parquet sink's encoder), one file per
 //!            `file_rows` rows → PUT (encrypted, `crypt.rs`) → COPY INTO
 //!            the staging table, MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
@@ -14,7 +16,8 @@
 //!            history views; then one transaction:
 //!              BEGIN; lock still ours?; DELETE + INSERT … SELECT per table
 //!              (PARSE_JSON for VARIANT columns); COMMIT
-//!   end      release the lock, log out: temporary tables and stage go
+//!   end      drop the staging tables, release the lock, log out (the
+//!            temporary stage goes with the session)
 //! ```
 //!
 //! Readers see the previous snapshot until `COMMIT` and then all of the
@@ -22,8 +25,9 @@
 //! once (`ALTER TABLE … SWAP WITH` would be DDL, which commits each swap on
 //! its own, so a reader could see some tables swapped and not others). A
 //! run that fails or is killed at any point before `COMMIT` changes no row
-//! of the targets; its staging tables and stage are temporary and go with
-//! its session. The DDL before the transaction only adds: tables that did
+//! of the targets; it drops its staging tables, or the next run does (the
+//! emulator the tests use cannot `COPY` into temporary tables, and a
+//! transient table costs no fail-safe storage). The DDL before the transaction only adds: tables that did
 //! not exist (empty until the commit), columns (NULL in the previous
 //! snapshot's rows). `--migrate=force` is the exception: the forced
 //! tables are dropped and created right before the transaction.

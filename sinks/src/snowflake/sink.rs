@@ -441,6 +441,11 @@ impl Sink for SnowflakeSink {
             session,
             lock: Some(lock),
             describe: self.describe.clone(),
+            location: format!(
+                "{}.{}",
+                sf_ident(&self.r.database),
+                sf_ident(&self.r.schema)
+            ),
             schema: self.r.schema.clone(),
             run_id: run.run_id.clone(),
             history: self.layout_history(),
@@ -725,6 +730,8 @@ struct SnowflakeTransaction {
     session: Arc<Session>,
     lock: Option<RunLock>,
     describe: String,
+    /// `"DATABASE"."SCHEMA"`, for the summary.
+    location: String,
     schema: String,
     run_id: String,
     history: bool,
@@ -1300,7 +1307,7 @@ impl SinkTransaction for SnowflakeTransaction {
         Ok(CommitInfo {
             location: format!(
                 "{}: {} tables, {rows} rows ({} mode)",
-                self.describe,
+                self.location,
                 self.plans.len(),
                 if self.history { "history" } else { "snapshot" }
             ),
