@@ -889,3 +889,73 @@ async fn server_errors_throttling_and_an_expired_session_are_ridden_out() {
     assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, tables);
     assert_eq!(edge_counts(&peer, "CLOUDTAB._EDGES").await, edges);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_stage_gets_the_files_in_its_bucket_and_they_are_removed() {
+    // The emulator cannot read s3:// (README, "Snowflake"), so its COPY
+    // from the stage fails: this checks what cloudtab does up to the COPY
+    // (files written under `stage_url` with the AWS credential chain, the
+    // COPY naming them through the stage) and that a failed run leaves the
+    // bucket and the tables as they were.
+    let peer = Peer::start().await;
+    let moto = moto::Moto::start(&python());
+    let conf = moto::sdk_config(&moto.url(), "us-east-1").await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("acme-loading")
+        .send()
+        .await
+        .unwrap();
+    let config = peer.config("CLOUDTAB", DEMO, "");
+    assert_eq!(sync_with(&config, &[]).0, 0);
+    let before = table_counts(&peer, "CLOUDTAB", "").await;
+    peer.sql("CREATE SCHEMA IF NOT EXISTS LOADING").await;
+    peer.sql("CREATE STAGE LOADING.CLOUDTAB_STAGE URL = 's3://acme-loading/cloudtab'")
+        .await;
+    let external = peer.config(
+        "CLOUDTAB",
+        DEMO,
+        &format!(
+            "    stage: '@INVENTORY.LOADING.CLOUDTAB_STAGE'\n    stage_url: s3://acme-loading/cloudtab\n    stage_region: us-east-1\n    stage_endpoint_url: {}\n",
+            moto.url()
+        ),
+    );
+    let none = peer.dir.path().join("none");
+    std::fs::write(&none, "").unwrap();
+    let (code, out, err) = outcome(
+        &cloudtab()
+            .args(["sync", "--config", external.to_str().unwrap()])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", &none)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let log = peer.server.log();
+    let copy = log
+        .lines()
+        .find(|l| {
+            l.contains("COPY INTO") && l.contains("@INVENTORY.LOADING.CLOUDTAB_STAGE/cloudtab-")
+        })
+        .unwrap_or_else(|| panic!("no COPY from the stage in the emulator's log:\n{log}"));
+    assert!(
+        copy.contains("/part-") || copy.contains("/00001/"),
+        "{copy}"
+    );
+    assert!(err.contains("load a file into the staging table"), "{err}");
+    assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, before);
+    let left = s3
+        .list_objects_v2()
+        .bucket("acme-loading")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.key_count(), Some(0), "{:?}", left.contents());
+}

@@ -465,11 +465,14 @@ impl Sink for SnowflakeSink {
 enum StageTarget {
     /// A temporary internal stage (quoted name): files go up with `PUT`.
     Internal(String),
-    /// The user's external stage: files go to its bucket under `prefix`.
+    /// The user's external stage: files go to its bucket under `prefix`
+    /// (the stage URL's own prefix, then `run_dir`), and `COPY` reads them
+    /// as `@stage/run_dir/…`.
     External {
         stage: String,
         store: Arc<dyn ObjectStore>,
         prefix: String,
+        run_dir: String,
     },
 }
 
@@ -490,7 +493,7 @@ async fn external_target(
     let prefix = prefix.trim_matches('/');
     let run_dir = format!("cloudtab-{run_id}-{}", nonce.to_lowercase());
     let prefix = if prefix.is_empty() {
-        run_dir
+        run_dir.clone()
     } else {
         format!("{prefix}/{run_dir}")
     };
@@ -498,6 +501,7 @@ async fn external_target(
         stage: stage.to_string(),
         store,
         prefix,
+        run_dir,
     })
 }
 
@@ -811,6 +815,7 @@ impl SnowflakeTransaction {
                 stage,
                 store,
                 prefix,
+                run_dir,
             } => {
                 let path =
                     object_store::path::Path::from(format!("{prefix}/{table}/{seq:05}/{name}"));
@@ -821,7 +826,7 @@ impl SnowflakeTransaction {
                         what: format!("write `{path}` for stage {stage}"),
                         source,
                     })?;
-                format!("{stage}/{prefix}/{table}/{seq:05}/")
+                format!("{stage}/{run_dir}/{table}/{seq:05}/")
             }
         };
         let loaded = self
