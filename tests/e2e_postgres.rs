@@ -611,7 +611,7 @@ fn bad_postgres_settings_exit_2_before_anything_happens() {
     let (code, _, err) = outcome(&run(&["sync", "--migrate", "force"]));
     assert_eq!(code, 2);
     assert!(
-        err.contains("--migrate applies to postgres sinks only"),
+        err.contains("--migrate applies to postgres and snowflake sinks only"),
         "{err}"
     );
 }
