@@ -719,6 +719,10 @@ impl Config {
                 MigrateArg::Safe => Migrate::Safe,
                 MigrateArg::Force => Migrate::Force,
             };
+            #[cfg_attr(
+                not(any(feature = "postgres", feature = "snowflake")),
+                allow(unused_mut)
+            )]
             let mut applied = false;
             for s in &mut self.sinks {
                 match s {

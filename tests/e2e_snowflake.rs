@@ -242,10 +242,18 @@ async fn a_demo_sync_lands_exactly_and_matches_the_parquet_snapshot() {
     assert_eq!(num(got[0].as_deref()), num(want[0]["s"].as_str()));
     assert_eq!(num(got[1].as_deref()), num(want[0]["b"].as_str()));
     // `_runs.options` says where the run went, never with the secret.
-    let options = peer.sql("SELECT CAST(options AS VARCHAR) FROM CLOUDTAB._RUNS").await;
+    let options = peer
+        .sql("SELECT CAST(options AS VARCHAR) FROM CLOUDTAB._RUNS")
+        .await;
     let options = options[0][0].clone().unwrap();
-    assert!(options.contains("snowflake") && options.contains("INVENTORY"), "{options}");
-    assert!(!options.contains("not-checked-by-the-emulator"), "{options}");
+    assert!(
+        options.contains("snowflake") && options.contains("INVENTORY"),
+        "{options}"
+    );
+    assert!(
+        !options.contains("not-checked-by-the-emulator"),
+        "{options}"
+    );
     // Nothing of the run is left behind: no staging table, the lock free.
     assert_eq!(
         peer.count(

@@ -45,6 +45,7 @@ pub use manifest::{
 };
 #[cfg(feature = "s3")]
 pub use s3::{rooted, s3_store};
+#[cfg(feature = "snowflake")]
 pub(crate) use sink::writer_properties;
 pub use sink::ParquetSink;
 

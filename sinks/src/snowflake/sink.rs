@@ -467,7 +467,8 @@ enum StageTarget {
     Internal(String),
     /// The user's external stage: files go to its bucket under `prefix`
     /// (the stage URL's own prefix, then `run_dir`), and `COPY` reads them
-    /// as `@stage/run_dir/…`.
+    /// as `@stage/run_dir/…`. Needs the `s3` feature.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
     External {
         stage: String,
         store: Arc<dyn ObjectStore>,
