@@ -477,7 +477,9 @@ fn retryable(status: reqwest::StatusCode) -> bool {
 }
 
 /// POSTs `body` and returns Snowflake's JSON answer, retrying transport
-/// failures, 5xx and 429 with backoff (about a minute in all).
+/// failures, 5xx and 429 with backoff (about a minute in all). A retry
+/// says so (`retryCount`) and keeps the request id, which Snowflake uses
+/// to run a statement once.
 async fn send(
     http: &reqwest::Client,
     url: &str,
@@ -485,6 +487,22 @@ async fn send(
     body: &Value,
 ) -> Result<Value, ClientError> {
     let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Transport(e.to_string()))?;
+    call(http, url, token, Some(bytes)).await
+}
+
+/// GETs a result (a statement that was still running).
+async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, ClientError> {
+    call(http, url, Some(token), None).await
+}
+
+/// One request (POST with a body, else GET), with the retries [`send`]
+/// describes.
+async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Result<Value, ClientError> {
     let mut wait = Duration::from_millis(500);
     let mut last = String::new();
     for attempt in 0..TRIES {
@@ -492,16 +510,20 @@ async fn send(
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(16));
         }
-        let target = if attempt > 0 {
-            format!("{url}&retryCount={attempt}")
-        } else {
-            url.to_string()
-        };
-        let mut req = http
-            .post(&target)
-            .header("Accept", "application/snowflake")
-            .header("Content-Type", "application/json")
-            .body(bytes.clone());
+        let mut req = match &body {
+            Some(b) => {
+                let target = if attempt > 0 {
+                    format!("{url}&retryCount={attempt}")
+                } else {
+                    url.to_string()
+                };
+                http.post(target)
+                    .header("Content-Type", "application/json")
+                    .body(b.clone())
+            }
+            None => http.get(url),
+        }
+        .header("Accept", "application/snowflake");
         if let Some(t) = token {
             req = req.header("Authorization", format!("Snowflake Token=\"{t}\""));
         }
@@ -511,29 +533,6 @@ async fn send(
             Ok(resp) => return json_answer(resp).await,
         }
         tracing::debug!(attempt, error = %last, "snowflake: retrying a request");
-    }
-    Err(ClientError::Transport(format!(
-        "no answer from Snowflake after {TRIES} tries: {last}"
-    )))
-}
-
-async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, ClientError> {
-    let mut wait = Duration::from_millis(500);
-    let mut last = String::new();
-    for attempt in 0..TRIES {
-        if attempt > 0 {
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(16));
-        }
-        let req = http
-            .get(url)
-            .header("Accept", "application/snowflake")
-            .header("Authorization", format!("Snowflake Token=\"{token}\""));
-        match req.send().await {
-            Err(e) => last = format!("request failed: {}", error_chain(&e)),
-            Ok(resp) if retryable(resp.status()) => last = format!("HTTP {}", resp.status()),
-            Ok(resp) => return json_answer(resp).await,
-        }
     }
     Err(ClientError::Transport(format!(
         "no answer from Snowflake after {TRIES} tries: {last}"

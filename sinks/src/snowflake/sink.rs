@@ -130,6 +130,15 @@ impl SnowflakeSink {
         }
     }
 
+    /// A refusal that a grant fixes: what failed, the server's reason, and
+    /// what to run.
+    fn refused(&self, what: &str, e: ClientError, fix: &str) -> SinkError {
+        SinkError::Other(format!(
+            "Snowflake sink {}: {what}: {e}. {fix}",
+            self.describe
+        ))
+    }
+
     /// Logs in and makes the warehouse, database and schema current,
     /// creating the schema when missing. Errors say what to grant.
     async fn connect(&self) -> Result<Arc<Session>, SinkError> {
@@ -152,27 +161,38 @@ impl SnowflakeSink {
         let schema = sf_ident(&self.r.schema);
         if let Some(w) = &self.r.warehouse {
             let w = sf_ident(w);
-            s.query(&format!("USE WAREHOUSE {w}"), &[]).await.map_err(|e| {
-                SinkError::Other(format!(
-                    "Snowflake sink {}: cannot use warehouse {w}: {e}. Check the name, or run `GRANT USAGE ON WAREHOUSE {w} TO ROLE {role}`",
-                    self.describe
-                ))
-            })?;
+            s.query(&format!("USE WAREHOUSE {w}"), &[])
+                .await
+                .map_err(|e| {
+                    self.refused(
+                        &format!("cannot use warehouse {w}"),
+                        e,
+                        &format!(
+                            "Check the name, or run `GRANT USAGE ON WAREHOUSE {w} TO ROLE {role}`"
+                        ),
+                    )
+                })?;
         }
-        s.query(&format!("USE DATABASE {db}"), &[]).await.map_err(|e| {
-            SinkError::Other(format!(
-                "Snowflake sink {}: cannot use database {db}: {e}. Check the name, or run `GRANT USAGE ON DATABASE {db} TO ROLE {role}`",
-                self.describe
-            ))
-        })?;
+        s.query(&format!("USE DATABASE {db}"), &[])
+            .await
+            .map_err(|e| {
+                self.refused(
+                    &format!("cannot use database {db}"),
+                    e,
+                    &format!(
+                        "Check the name, or run `GRANT USAGE ON DATABASE {db} TO ROLE {role}`"
+                    ),
+                )
+            })?;
         if s.query(&format!("USE SCHEMA {schema}"), &[]).await.is_err() {
             s.query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"), &[])
                 .await
                 .map_err(|e| {
-                    SinkError::Other(format!(
-                        "Snowflake sink {}: schema {db}.{schema} cannot be used or created: {e}. Run `GRANT CREATE SCHEMA ON DATABASE {db} TO ROLE {role}`, or create it and `GRANT USAGE, CREATE TABLE, CREATE VIEW, CREATE STAGE ON SCHEMA {db}.{schema} TO ROLE {role}`",
-                        self.describe
-                    ))
+                    self.refused(
+                        &format!("schema {db}.{schema} cannot be used or created"),
+                        e,
+                        &format!("Run `GRANT CREATE SCHEMA ON DATABASE {db} TO ROLE {role}`, or create it and `GRANT USAGE, CREATE TABLE, CREATE VIEW, CREATE STAGE ON SCHEMA {db}.{schema} TO ROLE {role}`"),
+                    )
                 })?;
             s.query(&format!("USE SCHEMA {schema}"), &[])
                 .await
@@ -311,25 +331,34 @@ impl Sink for SnowflakeSink {
         let s = self.connect().await?;
         let result = async {
             let role = self.role_hint();
-            let where_ = format!("{}.{}", sf_ident(&self.r.database), sf_ident(&self.r.schema));
+            let where_ = format!(
+                "{}.{}",
+                sf_ident(&self.r.database),
+                sf_ident(&self.r.schema)
+            );
             let probe = format!("\"_CLOUDTAB_HEALTHCHECK_{}\"", random_hex(4).to_uppercase());
-            s.query(&format!("CREATE TEMPORARY TABLE {probe} (\"X\" VARCHAR)"), &[])
-                .await
-                .map_err(|e| {
-                    SinkError::Other(format!(
-                        "Snowflake sink {}: may not create tables in {where_}: {e}. Run `GRANT CREATE TABLE ON SCHEMA {where_} TO ROLE {role}`",
-                        self.describe
-                    ))
-                })?;
+            s.query(
+                &format!("CREATE TEMPORARY TABLE {probe} (\"X\" VARCHAR)"),
+                &[],
+            )
+            .await
+            .map_err(|e| {
+                self.refused(
+                    &format!("may not create tables in {where_}"),
+                    e,
+                    &format!("Run `GRANT CREATE TABLE ON SCHEMA {where_} TO ROLE {role}`"),
+                )
+            })?;
             let _ = s.query(&format!("DROP TABLE IF EXISTS {probe}"), &[]).await;
             if self.config.stage.is_none() {
                 s.query(&format!("CREATE TEMPORARY STAGE {probe}"), &[])
                     .await
                     .map_err(|e| {
-                        SinkError::Other(format!(
-                            "Snowflake sink {}: may not create a stage in {where_}: {e}. Run `GRANT CREATE STAGE ON SCHEMA {where_} TO ROLE {role}`",
-                            self.describe
-                        ))
+                        self.refused(
+                            &format!("may not create a stage in {where_}"),
+                            e,
+                            &format!("Run `GRANT CREATE STAGE ON SCHEMA {where_} TO ROLE {role}`"),
+                        )
                     })?;
             }
             let registry = cloudtab_schema::Registry::builtin();

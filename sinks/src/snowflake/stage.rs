@@ -58,6 +58,12 @@ fn material_error(e: serde_json::Error) -> SinkError {
     ))
 }
 
+/// The stage's `location`, `bucket/path/`, split.
+fn bucket_and_prefix(info: &Value) -> (&str, &str) {
+    let location = info["location"].as_str().unwrap_or("");
+    location.split_once('/').unwrap_or((location, ""))
+}
+
 /// An S3 stage: `location` is `bucket/path/`, the credentials are the
 /// stage's own, valid for the statement.
 async fn upload_s3(
@@ -67,8 +73,7 @@ async fn upload_s3(
     digest: &str,
     enc: Option<&crypt::EncryptionMetadata>,
 ) -> Result<(), SinkError> {
-    let location = info["location"].as_str().unwrap_or("");
-    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+    let (bucket, prefix) = bucket_and_prefix(info);
     let creds = &info["creds"];
     let s = |v: &Value| v.as_str().map(str::to_string);
     let mut b = object_store::aws::AmazonS3Builder::new()
@@ -134,8 +139,7 @@ async fn upload_gcs(
     let url = match info["presignedUrl"].as_str().filter(|u| !u.is_empty()) {
         Some(u) => u.to_string(),
         None => {
-            let location = info["location"].as_str().unwrap_or("");
-            let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+            let (bucket, prefix) = bucket_and_prefix(info);
             format!("https://storage.googleapis.com/{bucket}/{prefix}{file_name}")
         }
     };
