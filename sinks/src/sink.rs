@@ -89,6 +89,17 @@ pub fn validate_run_id(run_id: &str) -> Result<(), SinkError> {
     }
 }
 
+/// The error of a SQL sink whose tables no longer match the model (exit
+/// code 2): `problems` has a line per table; `destination` names where
+/// the tables are (`the database`, `Snowflake`); `goes` is what a forced
+/// migration loses.
+pub(crate) fn schema_mismatch(destination: &str, problems: &[String], goes: &str) -> SinkError {
+    SinkError::Config(format!(
+        "the tables in {destination} no longer match cloudtab's schema, and cloudtab never drops or converts a column by itself:\n  {}\nMigrate them by hand (ALTER TABLE), or run with --migrate=force to drop and recreate these tables ({goes}).",
+        problems.join("\n  ")
+    ))
+}
+
 /// What carrying one failed scope forward did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Carried {

@@ -208,10 +208,11 @@ impl PostgresSink {
             }
         }
         if !problems.is_empty() {
-            return Err(SinkError::Config(format!(
-                "the tables in the database no longer match cloudtab's schema, and cloudtab never drops or converts a column by itself:\n  {}\nMigrate them by hand (ALTER TABLE), or run with --migrate=force to drop and recreate these tables (their data and the views on them go).",
-                problems.join("\n  ")
-            )));
+            return Err(crate::sink::schema_mismatch(
+                "the database",
+                &problems,
+                "their data and the views on them go",
+            ));
         }
         Ok(plans)
     }

@@ -312,10 +312,11 @@ impl SnowflakeSink {
             }
         }
         if !problems.is_empty() {
-            return Err(SinkError::Config(format!(
-                "the tables in Snowflake no longer match cloudtab's schema, and cloudtab never drops or converts a column by itself:\n  {}\nMigrate them by hand (ALTER TABLE), or run with --migrate=force to drop and recreate these tables (their data goes).",
-                problems.join("\n  ")
-            )));
+            return Err(crate::sink::schema_mismatch(
+                "Snowflake",
+                &problems,
+                "their data goes",
+            ));
         }
         Ok(plans)
     }
