@@ -972,3 +972,48 @@ async fn an_external_stage_gets_the_files_in_its_bucket_and_they_are_removed() {
         .unwrap();
     assert_eq!(left.key_count(), Some(0), "{:?}", left.contents());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_two_scopes_sent_is_stored_once_and_named_in_issues() {
+    use cloudtab_sinks::{RunInfo, Sink};
+    let peer = Peer::start().await;
+    let mut c = SnowflakeSinkConfig::for_url(peer.url("DUP"));
+    c.password_file = Some(peer.password_file());
+    let sink = SnowflakeSink::build(c).unwrap();
+    let r = Registry::builtin();
+    let tables: Vec<_> = ["_edges", "_issues"]
+        .iter()
+        .map(|t| r.get(t).unwrap())
+        .map(|t| (t, cloudtab_flatten::arrow_schema(t)))
+        .collect();
+    let run = RunInfo {
+        run_id: "dup".into(),
+        started_at: chrono::Utc::now(),
+        tables,
+    };
+    let edges: Vec<_> = conformance::queue_batches(
+        "dup",
+        &[("111", "eu-west-1", "a"), ("111", "eu-west-1", "b")],
+    )
+    .into_iter()
+    .filter(|(d, _)| d.name == "_edges")
+    .collect();
+    let mut t = sink.begin(&run).await.unwrap();
+    for (def, b) in edges.iter().chain(edges.iter().take(1)) {
+        t.write(def, b.clone()).await.unwrap();
+    }
+    t.commit().await.unwrap();
+    let s = peer.session().await;
+    s.query("USE DATABASE INVENTORY", &[]).await.unwrap();
+    let reader = SfReader {
+        session: s,
+        schema: "DUP".into(),
+    };
+    let runs = reader.text_column("_edges", "_run_id").await.unwrap();
+    assert_eq!(runs.len(), 2, "each edge once");
+    let reasons = reader.text_column("_issues", "reason").await.unwrap();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons.iter().all(|r| r
+        .as_deref()
+        .is_some_and(|r| r.starts_with("duplicate edge"))));
+}

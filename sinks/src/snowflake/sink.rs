@@ -8,7 +8,7 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use cloudtab_schema::{ColumnType, TableDef, TableKind, EDGES_TABLE};
+use cloudtab_schema::{ColumnType, TableDef, TableKind, EDGES_TABLE, ISSUES_TABLE};
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -39,6 +39,9 @@ const FILE_BYTES: usize = 8 << 20;
 /// stage, so memory stays bounded however many tables a run fills
 /// (docs/BENCHMARKS.md, "Snowflake").
 const OPEN_FILES_BYTES: usize = 24 << 20;
+
+/// The key of `_edges` (aliased `s`).
+const EDGE_KEY: &str = "s.\"FROM_ID\", s.\"TO_ID\", s.\"EDGE_TYPE\"";
 
 /// Names of the run's own tables (staging, carried ids) start with this
 /// and a nonce; the lock holder drops any it did not make itself (a
@@ -487,6 +490,7 @@ impl Sink for SnowflakeSink {
             bytes: 0,
             carried: None,
             nonce,
+            repeated_edges: false,
         }))
     }
 }
@@ -779,6 +783,8 @@ struct SnowflakeTransaction {
     /// The tables of carried and dropped ids, once made.
     carried: Option<(String, String)>,
     nonce: String,
+    /// Two scopes sent the same edge: `_edges` is published deduplicated.
+    repeated_edges: bool,
 }
 
 impl SnowflakeTransaction {
@@ -997,6 +1003,51 @@ impl SnowflakeTransaction {
         Ok(())
     }
 
+    /// Extractors send each edge of a scope once; should two scopes have
+    /// sent the same edge, every repeat is named in `_issues` and the edge
+    /// is published once (Snowflake does not enforce the primary key, but
+    /// the tables promise it).
+    async fn name_repeated_edges(&mut self) -> Result<(), SinkError> {
+        let Some(edges) = self.plans.iter().find(|p| p.def.name == EDGES_TABLE) else {
+            return Ok(());
+        };
+        let repeats = self
+            .q(
+                "look for repeated edges",
+                &format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM {} s GROUP BY {EDGE_KEY} HAVING COUNT(*) > 1)",
+                    edges.staging
+                ),
+                &[],
+            )
+            .await?
+            .count();
+        if repeats == 0 {
+            return Ok(());
+        }
+        self.repeated_edges = true;
+        if let Some(issues) = self.plans.iter().find(|p| p.def.name == ISSUES_TABLE) {
+            self.q(
+                "name repeated edges in _issues",
+                &format!(
+                    "INSERT INTO {} (\"_RUN_ID\", \"TABLE_NAME\", \"COLUMN_NAME\", \"RESOURCE_ID\", \"RAW_VALUE\", \"REASON\") \
+                     SELECT ?, '_edges', 'edge_type', s.\"FROM_ID\", \
+                            s.\"FROM_KIND\" || ' ' || s.\"FROM_ID\" || ' -> ' || s.\"TO_KIND\" || ' ' || s.\"TO_ID\" || ' (' || s.\"EDGE_TYPE\" || ')', \
+                            'duplicate edge: two scopes read it; it is stored once' \
+                     FROM {} s QUALIFY ROW_NUMBER() OVER (PARTITION BY {EDGE_KEY} ORDER BY s.\"_RUN_ID\") > 1",
+                    issues.staging, edges.staging
+                ),
+                &[Bind::from(self.run_id.as_str())],
+            )
+            .await?;
+        }
+        tracing::warn!(
+            edges = repeats,
+            "repeated edges were stored once and named in _issues"
+        );
+        Ok(())
+    }
+
     /// The publishing transaction: the lock checked, every table's rows
     /// replaced (or appended, in history mode), committed at once.
     async fn publish(&mut self) -> Result<(), SinkError> {
@@ -1047,10 +1098,17 @@ impl SnowflakeTransaction {
                     )
                     .await?;
                 }
+                // Repeated edges (two scopes read one) are published once;
+                // `name_repeated_edges` said so in `_issues`.
+                let once = if p.def.name == EDGES_TABLE && self.repeated_edges {
+                    format!(" QUALIFY ROW_NUMBER() OVER (PARTITION BY {EDGE_KEY} ORDER BY s.\"_RUN_ID\") = 1")
+                } else {
+                    String::new()
+                };
                 self.q(
                     &format!("publish the rows of `{}`", p.def.name),
                     &format!(
-                        "INSERT INTO {qt} ({}) SELECT {} FROM {} s",
+                        "INSERT INTO {qt} ({}) SELECT {} FROM {} s{once}",
                         into.join(", "),
                         select.join(", "),
                         p.staging
@@ -1330,6 +1388,7 @@ impl SinkTransaction for SnowflakeTransaction {
                     self.describe
                 )));
             }
+            self.name_repeated_edges().await?;
             self.prepare_targets().await?;
             let clock = Instant::now();
             self.publish().await?;
