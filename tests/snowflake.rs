@@ -1,5 +1,5 @@
-//! The Snowflake sink's first piece (issue #16): the DDL `cloudtab schema
-//! --format snowflake` prints, applied to the Snowflake emulator (fakesnow
+//! The Snowflake DDL: what `cloudtab schema
+//! --format snowflake` prints (the sink creates the same tables), applied to the Snowflake emulator (fakesnow
 //! in server mode, from `scripts/venv-snowflake.sh`) through Snowflake's own
 //! Python connector: every table is created with the planned types, and a
 //! row's VARIANT tags answer `tags:owner::string`.

@@ -1,7 +1,7 @@
 //! Where snapshots land.
 //!
 //! A [`Sink`] is a destination (a Parquet directory or bucket, a PostgreSQL
-//! schema; later Snowflake). A run talks to it in one shape only:
+//! schema, a Snowflake schema). A run talks to it in one shape only:
 //!
 //! ```text
 //!   healthcheck()            fail fast, before any data moves
