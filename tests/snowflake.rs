@@ -1,6 +1,6 @@
-//! The Snowflake DDL: what `cloudtab schema
-//! --format snowflake` prints (the sink creates the same tables), applied to the Snowflake emulator (fakesnow
-//! in server mode, from `scripts/venv-snowflake.sh`) through Snowflake's own
+//! The Snowflake DDL `cloudtab schema --format snowflake` prints (the sink
+//! creates the same tables), applied to the Snowflake emulator (fakesnow in
+//! server mode, from `scripts/venv-snowflake.sh`) through Snowflake's own
 //! Python connector: every table is created with the planned types, and a
 //! row's VARIANT tags answer `tags:owner::string`.
 
