@@ -350,9 +350,20 @@ async fn a_second_run_replaces_the_first_and_failed_scopes_are_carried() {
     let peer = Peer::start().await;
     let (code, out, err) = sync_with(&peer.config("CLOUDTAB", &demo_source(2, 1, ""), ""), &[]);
     assert_eq!(code, 0, "{out}\n{err}");
+    // A user's view on a table keeps working across runs: the tables are
+    // never replaced, only their rows.
+    peer.sql(
+        "CREATE VIEW CLOUDTAB.MY_INSTANCES AS SELECT id, state FROM CLOUDTAB.AWS_EC2_INSTANCE",
+    )
+    .await;
     let (code, out, err) = sync_with(&peer.config("CLOUDTAB", &demo_source(4, 7, ""), ""), &[]);
     assert_eq!(code, 0, "{out}\n{err}");
     let (tables, edges) = demo(4, 7);
+    assert_eq!(
+        peer.count("SELECT COUNT(*) FROM CLOUDTAB.MY_INSTANCES")
+            .await,
+        tables["aws_ec2_instance"]
+    );
     assert_eq!(table_counts(&peer, "CLOUDTAB", "").await, tables);
     assert_eq!(edge_counts(&peer, "CLOUDTAB._EDGES").await, edges);
     let first = run_id(peer.sql("SELECT id FROM CLOUDTAB._RUNS").await);
