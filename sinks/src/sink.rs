@@ -93,6 +93,7 @@ pub fn validate_run_id(run_id: &str) -> Result<(), SinkError> {
 /// code 2): `problems` has a line per table; `destination` names where
 /// the tables are (`the database`, `Snowflake`); `goes` is what a forced
 /// migration loses.
+#[cfg(any(feature = "postgres", feature = "snowflake"))]
 pub(crate) fn schema_mismatch(destination: &str, problems: &[String], goes: &str) -> SinkError {
     SinkError::Config(format!(
         "the tables in {destination} no longer match cloudtab's schema, and cloudtab never drops or converts a column by itself:\n  {}\nMigrate them by hand (ALTER TABLE), or run with --migrate=force to drop and recreate these tables ({goes}).",
