@@ -831,22 +831,19 @@ async fn the_key_pair_login_signs_a_jwt_snowflake_verifies() {
     );
     let config = dir.path().join("c.yaml");
     std::fs::write(&config, yaml).unwrap();
-    let (code, out, err) = outcome(
-        &cloudtab()
-            .args(["sync", "--config", config.to_str().unwrap()])
-            .env("KEY_PASS", "correct horse")
-            .output()
-            .unwrap(),
-    );
+    let sync_with_passphrase = |passphrase: &str| {
+        outcome(
+            &cloudtab()
+                .args(["sync", "--config", config.to_str().unwrap()])
+                .env("KEY_PASS", passphrase)
+                .output()
+                .unwrap(),
+        )
+    };
+    let (code, out, err) = sync_with_passphrase("correct horse");
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(!err.contains("correct horse") && !out.contains("correct horse"));
-    let (code, _, err) = outcome(
-        &cloudtab()
-            .args(["sync", "--config", config.to_str().unwrap()])
-            .env("KEY_PASS", "wrong")
-            .output()
-            .unwrap(),
-    );
+    let (code, _, err) = sync_with_passphrase("wrong");
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("private_key_file") && err.contains("wrong passphrase"),
@@ -986,45 +983,15 @@ async fn an_external_stage_gets_the_files_in_its_bucket_and_they_are_removed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edge_two_scopes_sent_is_stored_once_and_named_in_issues() {
-    use cloudtab_sinks::{RunInfo, Sink};
     let peer = Peer::start().await;
     let mut c = SnowflakeSinkConfig::for_url(peer.url("DUP"));
     c.password_file = Some(peer.password_file());
     let sink = SnowflakeSink::build(c).unwrap();
-    let r = Registry::builtin();
-    let tables: Vec<_> = ["_edges", "_issues"]
-        .iter()
-        .map(|t| r.get(t).unwrap())
-        .map(|t| (t, cloudtab_flatten::arrow_schema(t)))
-        .collect();
-    let run = RunInfo {
-        run_id: "dup".into(),
-        started_at: chrono::Utc::now(),
-        tables,
-    };
-    let edges: Vec<_> = conformance::queue_batches(
-        "dup",
-        &[("111", "eu-west-1", "a"), ("111", "eu-west-1", "b")],
-    )
-    .into_iter()
-    .filter(|(d, _)| d.name == "_edges")
-    .collect();
-    let mut t = sink.begin(&run).await.unwrap();
-    for (def, b) in edges.iter().chain(edges.iter().take(1)) {
-        t.write(def, b.clone()).await.unwrap();
-    }
-    t.commit().await.unwrap();
-    let s = peer.session().await;
-    s.query("USE DATABASE INVENTORY", &[]).await.unwrap();
+    let session = peer.session().await;
+    session.query("USE DATABASE INVENTORY", &[]).await.unwrap();
     let reader = SfReader {
-        session: s,
+        session,
         schema: "DUP".into(),
     };
-    let runs = reader.text_column("_edges", "_run_id").await.unwrap();
-    assert_eq!(runs.len(), 2, "each edge once");
-    let reasons = reader.text_column("_issues", "reason").await.unwrap();
-    assert_eq!(reasons.len(), 2, "{reasons:?}");
-    assert!(reasons.iter().all(|r| r
-        .as_deref()
-        .is_some_and(|r| r.starts_with("duplicate edge"))));
+    conformance::check_repeated_edges_are_stored_once(&sink, &reader).await;
 }

@@ -442,6 +442,31 @@ pub async fn check_schema_growth(sink: &dyn Sink, reader: &dyn SnapshotReader) {
     );
 }
 
+/// For the SQL sinks, whose `_edges` declares a key: an edge two scopes
+/// sent is stored once, and each repeat is named in `_issues` (not part of
+/// [`run_all`]: Parquet files have no key to keep).
+pub async fn check_repeated_edges_are_stored_once(sink: &dyn Sink, reader: &dyn SnapshotReader) {
+    let mut t = sink.begin(&run("dup")).await.unwrap();
+    let edges: Vec<_> = queue_batches(
+        "dup",
+        &[("111", "eu-west-1", "a"), ("111", "eu-west-1", "b")],
+    )
+    .into_iter()
+    .filter(|(d, _)| d.name == "_edges")
+    .collect();
+    for (def, b) in edges.iter().chain(edges.iter().take(1)) {
+        t.write(def, b.clone()).await.unwrap();
+    }
+    t.commit().await.unwrap();
+    let runs = reader.text_column("_edges", "_run_id").await.unwrap();
+    assert_eq!(runs.len(), 2, "each edge once");
+    let reasons = reader.text_column("_issues", "reason").await.unwrap();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons.iter().all(|r| r
+        .as_deref()
+        .is_some_and(|r| r.starts_with("duplicate edge"))));
+}
+
 /// Every check, each on a fresh destination that `fresh` makes (a new
 /// directory, schema or database; `G` is whatever must live as long as
 /// the destination, a test server say). `nul` is what the destination

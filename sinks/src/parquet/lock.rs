@@ -113,7 +113,8 @@ fn holder(file: &mut File) -> String {
     }
 }
 
-pub(super) fn hostname() -> String {
+/// This machine's name, for the record of who holds a root or schema.
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())

@@ -38,6 +38,8 @@ mod sink;
 
 pub use config::{Location, ParquetSinkConfig};
 pub use lease::LEASE_FILE;
+#[cfg(feature = "snowflake")]
+pub(crate) use lock::hostname;
 pub use lock::LOCK_FILE;
 pub use manifest::{
     committed_runs, latest_manifest, read_manifest, readable_manifest, FileEntry, Manifest,

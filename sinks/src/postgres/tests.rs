@@ -815,34 +815,5 @@ async fn an_edge_two_scopes_sent_is_stored_once_and_named_in_issues() {
     // Issue #12: the key on `_edges` must not fail the commit after the
     // whole load.
     let (_server, sink, reader) = setup(LoadMode::Snapshot);
-    let r = cloudtab_schema::Registry::builtin();
-    let tables: Vec<_> = ["_edges", "_issues"]
-        .iter()
-        .map(|t| r.get(t).unwrap())
-        .map(|t| (t, cloudtab_flatten::arrow_schema(t)))
-        .collect();
-    let run = RunInfo {
-        run_id: "dup".into(),
-        started_at: Utc::now(),
-        tables,
-    };
-    let edges: Vec<_> = conformance::queue_batches(
-        "dup",
-        &[("111", "eu-west-1", "a"), ("111", "eu-west-1", "b")],
-    )
-    .into_iter()
-    .filter(|(d, _)| d.name == "_edges")
-    .collect();
-    let mut t = sink.begin(&run).await.unwrap();
-    for (def, b) in edges.iter().chain(edges.iter().take(1)) {
-        t.write(def, b.clone()).await.unwrap();
-    }
-    t.commit().await.unwrap();
-    let runs = reader.text_column("_edges", "_run_id").await.unwrap();
-    assert_eq!(runs.len(), 2, "each edge once");
-    let reasons = reader.text_column("_issues", "reason").await.unwrap();
-    assert_eq!(reasons.len(), 2, "{reasons:?}");
-    assert!(reasons.iter().all(|r| r
-        .as_deref()
-        .is_some_and(|r| r.starts_with("duplicate edge"))));
+    conformance::check_repeated_edges_are_stored_once(&sink, &reader).await;
 }

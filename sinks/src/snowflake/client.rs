@@ -150,10 +150,10 @@ impl From<String> for Bind {
     }
 }
 
+/// A UUID (version 4) for a request; all zeros should the system's
+/// generator fail (the id only tells requests apart).
 fn request_id() -> String {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 16];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    let mut b = super::crypt::random(16).unwrap_or_else(|_| vec![0; 16]);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -158,8 +158,32 @@ pub struct Resolved {
 }
 
 impl Default for SnowflakeSinkConfig {
+    /// Every key at its default, as a config naming only `type` gets.
     fn default() -> Self {
-        serde_json::from_str("{}").expect("every key has a default")
+        SnowflakeSinkConfig {
+            url: None,
+            account: None,
+            host: None,
+            user: None,
+            database: None,
+            schema: default_schema(),
+            warehouse: None,
+            role: None,
+            private_key_file: None,
+            private_key_passphrase_env: default_passphrase_env(),
+            password_file: None,
+            password_env: default_password_env(),
+            oauth_token_file: None,
+            stage: None,
+            stage_url: None,
+            stage_region: None,
+            stage_endpoint_url: None,
+            mode: LoadMode::default(),
+            migrate: Migrate::default(),
+            lock_wait_secs: default_lock_wait(),
+            lease_secs: default_lease(),
+            file_rows: default_file_rows(),
+        }
     }
 }
 
@@ -417,6 +441,12 @@ fn host_url(h: &str) -> Result<String, SinkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_is_what_an_empty_entry_reads_as() {
+        let empty: SnowflakeSinkConfig = serde_json::from_str("{}").unwrap();
+        assert!(empty == SnowflakeSinkConfig::default());
+    }
 
     #[test]
     fn url_and_keys() {

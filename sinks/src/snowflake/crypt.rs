@@ -58,13 +58,19 @@ pub fn digest(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(data))
 }
 
-fn random(n: usize) -> Result<Vec<u8>, SinkError> {
+/// `n` random bytes from the system's generator.
+pub(crate) fn random(n: usize) -> Result<Vec<u8>, SinkError> {
     use ring::rand::SecureRandom;
     let mut v = vec![0u8; n];
     ring::rand::SystemRandom::new()
         .fill(&mut v)
         .map_err(|_| SinkError::Other("the system's random number generator failed".into()))?;
     Ok(v)
+}
+
+/// `n` random bytes as lower-case hex (nonces, the lock holder's token).
+pub(crate) fn random_hex(n: usize) -> Result<String, SinkError> {
+    Ok(random(n)?.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// Encrypts `data` for a stage whose material is `m`.
@@ -79,20 +85,15 @@ pub fn encrypt(
         })?;
     let iv = random(BLOCK)?;
     let file_key = random(master.len())?;
-    let body = match master.len() {
-        16 => cbc_encrypt::<aes::Aes128>(&file_key, &iv, data),
-        32 => cbc_encrypt::<aes::Aes256>(&file_key, &iv, data),
-        24 => cbc_encrypt::<aes::Aes192>(&file_key, &iv, data),
+    let (body, wrapped) = match master.len() {
+        16 => encrypt_with::<aes::Aes128>(&master, &file_key, &iv, data)?,
+        24 => encrypt_with::<aes::Aes192>(&master, &file_key, &iv, data)?,
+        32 => encrypt_with::<aes::Aes256>(&master, &file_key, &iv, data)?,
         n => {
             return Err(SinkError::Other(format!(
                 "the stage's encryption key from Snowflake has {n} bytes; AES takes 16, 24 or 32"
             )))
         }
-    };
-    let wrapped = match master.len() {
-        16 => ecb_encrypt(aes::Aes128::new_from_slice(&master), &file_key),
-        24 => ecb_encrypt(aes::Aes192::new_from_slice(&master), &file_key),
-        _ => ecb_encrypt(aes::Aes256::new_from_slice(&master), &file_key),
     };
     let smk = match &m.smk_id {
         serde_json::Value::String(s) => s.clone(),
@@ -115,30 +116,33 @@ pub fn encrypt(
     ))
 }
 
-fn cbc_encrypt<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Vec<u8>
+/// The file under `file_key` (AES-CBC, PKCS#7) and `file_key` under
+/// `master` (AES-ECB, PKCS#7), with the AES of the master key's size.
+fn encrypt_with<C>(
+    master: &[u8],
+    file_key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), SinkError>
 where
-    C: aes::cipher::BlockCipher + BlockEncrypt + KeyInit,
+    C: aes::cipher::BlockCipher
+        + BlockEncrypt
+        + KeyInit
+        + aes::cipher::BlockSizeUser<BlockSize = aes::cipher::consts::U16>,
     cbc::Encryptor<C>: KeyIvInit,
 {
-    // Key and IV lengths are the cipher's by construction.
-    let enc = cbc::Encryptor::<C>::new_from_slices(key, iv).expect("key and IV of the right size");
-    enc.encrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(data)
-}
-
-fn ecb_encrypt<
-    C: BlockEncrypt + aes::cipher::BlockSizeUser<BlockSize = aes::cipher::consts::U16>,
->(
-    cipher: Result<C, aes::cipher::InvalidLength>,
-    data: &[u8],
-) -> Vec<u8> {
-    let cipher = cipher.expect("master key of the right size");
-    let pad = BLOCK - data.len() % BLOCK;
-    let mut out = data.to_vec();
-    out.extend(std::iter::repeat_n(pad as u8, pad));
-    for block in out.chunks_mut(BLOCK) {
-        cipher.encrypt_block(aes::Block::from_mut_slice(block));
+    let bad = |_| SinkError::Other("the stage's encryption key has the wrong length".into());
+    let body = cbc::Encryptor::<C>::new_from_slices(file_key, iv)
+        .map_err(bad)?
+        .encrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(data);
+    let wrap = C::new_from_slice(master).map_err(bad)?;
+    let pad = BLOCK - file_key.len() % BLOCK;
+    let mut wrapped = file_key.to_vec();
+    wrapped.extend(std::iter::repeat_n(pad as u8, pad));
+    for block in wrapped.chunks_mut(BLOCK) {
+        wrap.encrypt_block(aes::Block::from_mut_slice(block));
     }
-    out
+    Ok((body, wrapped))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::client::{Bind, ClientError, Rows, Session};
 use super::config::{Resolved, SnowflakeSinkConfig};
+use super::crypt::random_hex;
 use crate::sink::{
     Carried, CommitInfo, LoadMode, Migrate, RunInfo, ScopeKey, Sink, SinkError, SinkTransaction,
 };
@@ -57,13 +58,6 @@ pub struct SnowflakeSink {
     r: Resolved,
     describe: String,
     http: reqwest::Client,
-}
-
-fn random_hex(n: usize) -> String {
-    use ring::rand::SecureRandom;
-    let mut b = vec![0u8; n];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The family `information_schema.columns.data_type` reports for a
@@ -340,7 +334,10 @@ impl Sink for SnowflakeSink {
                 sf_ident(&self.r.database),
                 sf_ident(&self.r.schema)
             );
-            let probe = format!("\"_CLOUDTAB_HEALTHCHECK_{}\"", random_hex(4).to_uppercase());
+            let probe = format!(
+                "\"_CLOUDTAB_HEALTHCHECK_{}\"",
+                random_hex(4)?.to_uppercase()
+            );
             s.query(
                 &format!("CREATE TEMPORARY TABLE {probe} (\"X\" VARCHAR)"),
                 &[],
@@ -433,7 +430,7 @@ impl Sink for SnowflakeSink {
                     .await
                     .map_err(|e| self.err("drop a staging table a killed run left", e))?;
             }
-            let nonce = random_hex(6).to_uppercase();
+            let nonce = random_hex(6)?.to_uppercase();
             for (i, p) in plans.iter_mut().enumerate() {
                 p.staging = format!("{}.{}", sf_ident(&self.r.schema), sf_ident(&format!("{STAGING_PREFIX}{nonce}_{i}")));
                 let cols: Vec<String> = p
@@ -597,12 +594,8 @@ impl RunLock {
             )
             .await
             .map_err(|e| fail("create the lock", e))?;
-        let holder = random_hex(16);
-        let host = std::env::var("HOSTNAME")
-            .ok()
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let holder = random_hex(16)?;
+        let host = crate::parquet::hostname();
         let start = Instant::now();
         let mut told = false;
         loop {
@@ -727,6 +720,15 @@ impl Drop for RunLock {
     }
 }
 
+/// The error of encoding a staged file of `table`.
+fn staged_file_error(table: &str) -> impl FnOnce(parquet::errors::ParquetError) -> SinkError + '_ {
+    move |source| SinkError::Parquet {
+        table: table.into(),
+        path: "(staged file)".into(),
+        source,
+    }
+}
+
 /// A staged Parquet file being written.
 struct OpenFile {
     writer: ArrowWriter<Vec<u8>>,
@@ -824,11 +826,7 @@ impl SnowflakeTransaction {
         };
         let f = f.into_inner().unwrap_or_else(|e| e.into_inner());
         let table = self.plans[i].def.name;
-        let data = f.writer.into_inner().map_err(|source| SinkError::Parquet {
-            table: table.into(),
-            path: "(staged file)".into(),
-            source,
-        })?;
+        let data = f.writer.into_inner().map_err(staged_file_error(table))?;
         self.plans[i].files += 1;
         let seq = self.plans[i].files;
         let name = format!("part-{seq:05}.parquet");
@@ -1183,35 +1181,25 @@ impl SinkTransaction for SnowflakeTransaction {
             return Ok(());
         }
         let i = self.index(table.name)?;
-        if self.plans[i].file.is_none() {
-            let writer = ArrowWriter::try_new(
-                Vec::new(),
-                self.plans[i].schema.clone(),
-                Some(self.props.clone()),
-            )
-            .map_err(|source| SinkError::Parquet {
-                table: table.name.into(),
-                path: "(staged file)".into(),
-                source,
-            })?;
-            self.plans[i].file = Some(std::sync::Mutex::new(OpenFile { writer, rows: 0 }));
-        }
+        let mut f = match self.plans[i].file.take() {
+            Some(f) => f.into_inner().unwrap_or_else(|e| e.into_inner()),
+            None => OpenFile {
+                writer: ArrowWriter::try_new(
+                    Vec::new(),
+                    self.plans[i].schema.clone(),
+                    Some(self.props.clone()),
+                )
+                .map_err(staged_file_error(table.name))?,
+                rows: 0,
+            },
+        };
         let rows = batch.num_rows() as u64;
-        let f = self.plans[i]
-            .file
-            .as_mut()
-            .expect("opened above")
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner());
         f.writer
             .write(&batch)
-            .map_err(|source| SinkError::Parquet {
-                table: table.name.into(),
-                path: "(staged file)".into(),
-                source,
-            })?;
+            .map_err(staged_file_error(table.name))?;
         f.rows += rows;
         let full = f.rows >= self.file_rows as u64 || f.bytes() >= FILE_BYTES;
+        self.plans[i].file = Some(std::sync::Mutex::new(f));
         self.plans[i].rows += rows;
         if full {
             return self.flush_file(i).await;
